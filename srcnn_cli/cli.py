@@ -1,0 +1,355 @@
+"""The ``srcnn`` command: parse, call one library function, format, map errors to exit codes.
+
+Exit codes: 0 success, 1 a failure the library reported (``Error: ...``, no traceback),
+2 a usage error (Click's own, and impossible input/output combinations).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SrcnnError
+from .imageio import DEFAULT_MAX_PIXELS
+
+FORMAT_CHOICES = ["png", "jpg", "jpeg", "webp", "tiff", "tif", "bmp"]
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"Warning: {message}", err=True)
+
+
+def library_errors(command):
+    """Turn the library's typed exceptions into ``Error: ...`` and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = _show_warning
+        try:
+            return command(*args, **kwargs)
+        except SrcnnError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _scales(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of scales") from None
+    if not values or any(v not in (2, 3, 4) for v in values):
+        raise click.BadParameter("scales must be among 2, 3, 4")
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="srcnn")
+def cli():
+    """SRCNN super-resolution: upscale images, evaluate and benchmark models, train weights."""
+
+
+# --- upscale -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", help="Output file (one input) or folder.")
+@click.option("-s", "--scale", type=click.Choice(["2", "3", "4"]), default="3", show_default=True)
+@click.option("-m", "--model", help="Bundled model (9-5-5, 9-3-5, 9-1-5) or a .onnx/.mat file.")
+@click.option("--channels", type=click.Choice(["y", "rgb"]), help="y: network on luma (default); rgb: a 3-channel model.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--tile", type=click.IntRange(min=0), help="Tile side in output pixels; 0 = whole image; default from a memory budget.")
+@click.option("-r", "--recursive", is_flag=True, help="Walk folders recursively and mirror the tree.")
+@click.option("--suffix", help="Appended to output names (default _xSCALE).")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="Output format (default: from the name).")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WEBP quality (default 95).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
+              help="Refuse inputs with more pixels than this.")
+@click.option("--threads", type=click.IntRange(min=0), default=0, help="Inference threads (0 = all cores).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or per-file lines; errors still show.")
+@library_errors
+def upscale(inputs, output, scale, model, channels, device, tile, recursive, suffix, fmt, quality,
+            overwrite, max_pixels, threads, quiet):
+    """Upscale images: files, folders (with -o) and globs."""
+    from .batch import BatchOptions, BatchUsageError, plan_jobs, run_batch
+    from .pipeline import Upscaler
+
+    scale = int(scale)
+    try:
+        plan = plan_jobs(list(inputs), output, scale, suffix, fmt, recursive, overwrite)
+    except BatchUsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    interactive = sys.stderr.isatty() and not quiet
+    say = _echo_err
+    for result in plan.skipped:
+        if not quiet:
+            say(f"skipped {result.source}: {result.message}")
+    for result in plan.missing:
+        say(f"Error: {result.source}: {result.message}")
+    if not plan.jobs:
+        if plan.missing:
+            _echo_err(f"0 upscaled, {len(plan.skipped)} skipped, {len(plan.missing)} failed")
+            raise SystemExit(1)
+        if not quiet:
+            say("nothing to upscale" if plan.skipped else "no images found")
+        return
+    upscaler = Upscaler(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile)
+    bar = tile_bar = None
+    if interactive:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(plan.jobs), unit="file", desc="upscale", file=sys.stderr)
+        say = functools.partial(tqdm.write, file=sys.stderr)
+
+    def on_tile(done: int, total: int) -> None:
+        nonlocal tile_bar
+        if not interactive or total < 4:
+            return
+        if tile_bar is None:
+            from tqdm import tqdm
+
+            tile_bar = tqdm(total=total, unit="tile", leave=False, position=1, file=sys.stderr)
+        tile_bar.update(1)
+        if done == total:
+            tile_bar.close()
+            tile_bar = None
+
+    def on_result(result) -> None:
+        if result.status == "failed":
+            say(f"Error: {result.source}: {result.message}")
+        else:
+            for note in result.notes:
+                say(f"Warning: {result.source}: {note}")
+            if not quiet:
+                say(f"{result.source} -> {result.target} ({result.seconds:.1f} s)")
+        if bar is not None:
+            bar.update(1)
+
+    options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
+    results = run_batch(plan.jobs, upscaler.upscale, options, on_result, on_tile)
+    if bar is not None:
+        bar.close()
+    failed = sum(r.status == "failed" for r in results) + len(plan.missing)
+    done = sum(r.status == "done" for r in results)
+    if not quiet or failed:
+        _echo_err(f"{done} upscaled, {len(plan.skipped)} skipped, {failed} failed")
+    if failed:
+        raise SystemExit(1)
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+# --- models ------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@library_errors
+def models(as_json):
+    """List the bundled models."""
+    from .models import load_manifest
+
+    entries = [m.to_json() for m in load_manifest()]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo("no bundled models")
+        return
+    click.echo(f"{'name':<16} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}  path")
+    for e in entries:
+        set5 = e["psnr"].get("Set5")
+        click.echo(
+            f"{e['name']:<16} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
+            f"{'yes' if e['default'] else '':>7} {set5 if set5 is not None else '-':>8}  {e['path']}"
+        )
+
+
+# --- convert-mat -------------------------------------------------------------------------------
+@cli.command("convert-mat")
+@click.argument("mat_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
+@click.option("-s", "--scale", type=click.IntRange(2, 4), help="Record the scale the weights were trained for.")
+@library_errors
+def convert_mat(mat_file, output, scale):
+    """Convert the SRCNN authors' MATLAB weights (.mat) to an ONNX model."""
+    from .imageio import write_bytes_atomic
+    from .models import resolve_model
+
+    if not Path(mat_file).is_file():
+        raise click.ClickException(f"no such file: {mat_file}")
+    if not mat_file.lower().endswith(".mat"):
+        raise click.ClickException(f"{mat_file} is not a .mat file")
+    loaded = resolve_model(mat_file, scale or 0, 1) if scale else resolve_model(mat_file, 3, 1)
+    if not scale:
+        from .models import mat_to_onnx_bytes
+
+        loaded = type(loaded)(loaded.source, mat_to_onnx_bytes(Path(mat_file), None))
+    write_bytes_atomic(Path(output), loaded.data)
+    click.echo(f"wrote {output}")
+
+
+# --- eval --------------------------------------------------------------------------------------
+@cli.command("eval")
+@click.argument("datasets", nargs=-1, required=True)
+@click.option("-s", "--scale", "scales", default="2,3,4", show_default=True, help="Comma-separated scales.")
+@click.option("-m", "--model", help="Bundled model name, or a .onnx/.mat file (default: each scale's default).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
+@click.option("--luma", type=click.Choice(["ycbcr", "gray"]), help="Luminance (default: the paper's per set).")
+@click.option("--channels", type=click.Choice(["y", "rgb"]), help="Pick the bundled Y or RGB model.")
+@click.option("--per-image", is_flag=True, help="Also print a row per image.")
+@click.option("--json", "json_path", help="Write JSON results to a file, or - for stdout.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write per-image rows as CSV.")
+@click.option("--save-images", type=click.Path(file_okay=False), help="Save the network outputs as PNG.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=0)
+@click.option("-q", "--quiet", is_flag=True)
+@library_errors
+def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
+                 save_images, device, threads, quiet):
+    """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
+    from .evaluate import evaluate, results_json
+
+    scale_list = _scales(scales)
+    bar = None
+    if sys.stderr.isatty() and not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="img", desc="eval", file=sys.stderr)
+    results = evaluate(list(datasets), scale_list, model, data_dir, luma, channels, device, threads,
+                       save_images, on_image=(lambda name: bar.update(1)) if bar else None)
+    if bar is not None:
+        bar.close()
+    to_stdout_json = json_path == "-"
+    if not to_stdout_json:
+        for result in results:
+            click.echo(format_result(result, per_image))
+    if json_path:
+        text = json.dumps(results_json(results), indent=2)
+        if to_stdout_json:
+            click.echo(text)
+        else:
+            Path(json_path).write_text(text + "\n")
+    if csv_path:
+        import csv
+
+        with open(csv_path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["dataset", "scale", "luma", "model", "name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"])
+            for r in results:
+                for row in r.per_image:
+                    writer.writerow([r.dataset, r.scale, r.luma, r.model, row.name, f"{row.psnr:.4f}",
+                                     f"{row.ssim:.4f}", f"{row.bicubic_psnr:.4f}", f"{row.bicubic_ssim:.4f}"])
+
+
+def _num(value, digits=2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_result(result, per_image: bool = False) -> str:
+    lines = [
+        f"{result.dataset} x{result.scale}  ({result.images} images, luma: {result.luma}, model: {result.model})",
+        f"  {'':<10} {'PSNR dB':>8} {'SSIM':>7} {'paper PSNR':>11}",
+        f"  {'bicubic':<10} {_num(result.bicubic_psnr):>8} {_num(result.bicubic_ssim, 4):>7} {_num(result.paper_bicubic_psnr):>11}",
+        f"  {'model':<10} {_num(result.psnr):>8} {_num(result.ssim, 4):>7} {_num(result.paper_psnr):>11}",
+    ]
+    if per_image:
+        lines.append(f"  {'image':<14} {'PSNR':>7} {'SSIM':>7} {'bic PSNR':>9} {'bic SSIM':>9}")
+        for row in result.per_image:
+            lines.append(f"  {row.name:<14} {row.psnr:>7.2f} {row.ssim:>7.4f} {row.bicubic_psnr:>9.2f} {row.bicubic_ssim:>9.4f}")
+    return "\n".join(lines)
+
+
+# --- train / export ----------------------------------------------------------------------------
+def _need_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("this command needs PyTorch: pip install 'srcnn-cli[train]'") from None
+
+
+@cli.command()
+@click.option("--arch", default="9-5-5", show_default=True, help="Filter sizes f1-f2-f3.")
+@click.option("-s", "--scale", type=click.IntRange(2, 4), default=3, show_default=True)
+@click.option("--channels", type=click.Choice(["y", "rgb"]), default="y", show_default=True)
+@click.option("--n1", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--n2", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--train-dir", "train_dirs", multiple=True, type=click.Path(file_okay=False), help="Folder of training images (repeatable).")
+@click.option("--val-dir", type=click.Path(file_okay=False), help="Folder watched for progress (never used to pick weights).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, log, plot).")
+@click.option("--recipe", type=click.Choice(["paper", "fast"]), default="fast", show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), help="Budget in back-propagated sub-images.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Budget in wall-clock minutes.")
+@click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--patch", type=click.IntRange(min=9), default=33, show_default=True)
+@click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
+@click.option("--init", type=click.Path(dir_okay=False), help="Start from this checkpoint's weights.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=0)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--export/--no-export", default=True, show_default=True, help="Export to ONNX at the end.")
+@click.option("--weights-dir", type=click.Path(file_okay=False), help="Manifest folder to add the model to.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
+@click.option("-q", "--quiet", is_flag=True)
+@library_errors
+def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
+          stride, lr, init, resume, device, threads, seed, export, weights_dir, data_dir, quiet):
+    """Train an SRCNN in PyTorch and export it to ONNX."""
+    _need_torch()
+    if not resume and not samples and not minutes:
+        raise click.UsageError("give a budget: --samples N or --minutes M")
+    if samples and minutes:
+        raise click.UsageError("--samples and --minutes cannot be used together")
+    from .train.config import TrainConfig
+    from .train.loop import train as run_training
+
+    config = TrainConfig(
+        arch=arch, scale=scale, channels=3 if channels == "rgb" else 1, n1=n1, n2=n2,
+        train_dirs=[str(Path(d).resolve()) for d in train_dirs], val_dir=val_dir, patch=patch, stride=stride,
+        recipe=recipe, batch=batch, samples=samples or 0, minutes=minutes or 0.0, lr=lr, seed=seed,
+        init=init, out=out, device=device, threads=threads,
+    )
+    try:
+        config.filter_sizes
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--arch") from None
+    result = run_training(config, resume=resume, progress=not quiet)
+    val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
+    click.echo(f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
+               f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}")
+    if not result.finished:
+        click.echo(f"continue with: srcnn train --out {out} --resume")
+        return
+    if export:
+        from .train.export import export_run
+
+        info = export_run(out, weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
+        click.echo(f"exported {info.name} to {info.path} ({info.psnr})")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--weights-dir", type=click.Path(file_okay=False), help="Manifest folder (default: the bundled weights).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
+@click.option("--eval-sets", default="Set5,Set14", show_default=True, help="Sets measured into the manifest.")
+@click.option("--command", "train_command", help="The training command to record in the manifest.")
+@library_errors
+def export(run_dir, weights_dir, data_dir, eval_sets, train_command):
+    """Export a training run to ONNX and add it to the weights manifest."""
+    _need_torch()
+    from .train.export import export_run
+
+    sets = tuple(s for s in eval_sets.split(",") if s)
+    info = export_run(run_dir, weights_dir, sets, data_dir, train_command)
+    click.echo(f"exported {info.name} to {info.path} ({info.psnr})")
+
+
+def main():
+    cli(prog_name="srcnn")

@@ -1,0 +1,205 @@
+"""``srcnn eval``: the paper's quality tables, reproduced with the authors' protocol.
+
+For each image: luminance (``protocol``), crop, bicubic down/up in float64, the network on that,
+output and ground truth to uint8, shave ``scale`` pixels, PSNR and SSIM; then the mean.
+Datasets are named (Set5, Set14, BSD200: looked up in several places) or any folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import DatasetNotFound, SrcnnError
+from .imageio import IMAGE_SUFFIXES, load_uint8, write_image
+from .metrics import psnr, quantize_uint8, shave, ssim
+from .paper import PAPER_LUMA, paper_psnr
+from .protocol import make_pair
+
+NAMED = ("Set5", "Set14", "BSD200")
+WHERE_TO_GET = {
+    "Set5": "the SRCNN authors' project page (Set5 ground truth, 5 images)",
+    "Set14": "the SRCNN authors' project page (Set14 ground truth, 14 images)",
+    "BSD200": "the 200 test images of BSDS500 (Berkeley segmentation data set)",
+}
+
+
+def user_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "srcnn-cli" / "data"
+
+
+def search_roots(data_dir: str | None) -> list[Path]:
+    roots = []
+    if data_dir:
+        roots.append(Path(data_dir).expanduser())
+    if os.environ.get("SRCNN_DATA"):
+        roots.append(Path(os.environ["SRCNN_DATA"]).expanduser())
+    roots.append(user_data_dir())
+    return roots
+
+
+def find_dataset(name: str, data_dir: str | None = None) -> Path:
+    """A folder of ground-truth images for a named set or a path."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    roots = search_roots(data_dir)
+    for root in roots:
+        for candidate in (root / name, root / "test" / name):
+            if candidate.is_dir():
+                return candidate
+    looked = ", ".join(str(r / name) for r in roots)
+    if name in NAMED:
+        raise DatasetNotFound(
+            f"dataset {name} not found (looked in {looked}). Put its images in "
+            f"{user_data_dir() / name}, or point --data-dir or $SRCNN_DATA at a folder that "
+            f"holds {name}/; get it from {WHERE_TO_GET[name]}"
+        )
+    raise DatasetNotFound(f"no dataset or folder named {name!r} (looked in {looked})")
+
+
+def dataset_images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DatasetNotFound(f"{folder} holds no images")
+    return files
+
+
+@dataclass
+class ImageScore:
+    name: str
+    psnr: float
+    ssim: float
+    bicubic_psnr: float
+    bicubic_ssim: float
+
+
+@dataclass
+class DatasetResult:
+    dataset: str
+    scale: int
+    luma: str
+    model: str
+    images: int
+    psnr: float
+    ssim: float
+    bicubic_psnr: float
+    bicubic_ssim: float
+    paper_psnr: float | None
+    paper_bicubic_psnr: float | None
+    per_image: list[ImageScore] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def evaluate_dataset(
+    folder: Path,
+    dataset: str,
+    scale: int,
+    run_model: Callable[[np.ndarray], np.ndarray],
+    model_name: str,
+    luma: str | None = None,
+    channels: int = 1,
+    save_dir: Path | None = None,
+    on_image: Callable[[str], None] | None = None,
+) -> DatasetResult:
+    """Score one model on one folder at one scale.
+
+    ``run_model`` maps the float bicubic input (H x W for Y, H x W x 3 for RGB) to the network
+    output of the same shape. ``luma`` defaults to the paper's choice for named sets. For a
+    3-channel model the score is RGB-space PSNR (Table 5's), and ``luma`` is reported as "rgb".
+    """
+    if luma is None:
+        luma = PAPER_LUMA.get(dataset, "ycbcr")
+    rows: list[ImageScore] = []
+    for path in dataset_images(folder):
+        image = load_uint8(path)
+        if channels == 3:
+            rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+            pair = make_pair(path.stem, rgb, scale, None)
+        else:
+            pair = make_pair(path.stem, image, scale, luma)
+        if min(pair.ground_truth.shape[:2]) <= 2 * scale + 11:
+            raise SrcnnError(f"{path.name} is too small to evaluate at x{scale}")
+        output = quantize_uint8(run_model(pair.bicubic))
+        bicubic = quantize_uint8(pair.bicubic)
+        truth = shave(pair.ground_truth, scale)
+        scores = []
+        for candidate in (output, bicubic):
+            trimmed = shave(candidate, scale)
+            quality = psnr(truth, trimmed)
+            if truth.ndim == 3:  # SSIM per channel, averaged
+                similarity = float(np.mean([ssim(truth[..., c], trimmed[..., c]) for c in range(3)]))
+            else:
+                similarity = ssim(truth, trimmed)
+            scores.append((quality, similarity))
+        rows.append(ImageScore(path.stem, scores[0][0], scores[0][1], scores[1][0], scores[1][1]))
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            write_image(save_dir / f"{path.stem}_x{scale}_{model_name.replace('/', '_')}.png", output)
+        if on_image is not None:
+            on_image(path.stem)
+    paper_bicubic, paper_model = paper_psnr(dataset, scale) if channels == 1 else (None, None)
+    if channels == 1 and luma != PAPER_LUMA.get(dataset):
+        paper_bicubic = paper_model = None  # the paper's numbers are for the other luminance
+    return DatasetResult(
+        dataset=dataset, scale=scale, luma="rgb" if channels == 3 else luma, model=model_name,
+        images=len(rows),
+        psnr=float(np.mean([r.psnr for r in rows])), ssim=float(np.mean([r.ssim for r in rows])),
+        bicubic_psnr=float(np.mean([r.bicubic_psnr for r in rows])),
+        bicubic_ssim=float(np.mean([r.bicubic_ssim for r in rows])),
+        paper_psnr=paper_model, paper_bicubic_psnr=paper_bicubic, per_image=rows,
+    )
+
+
+def session_runner(session) -> Callable[[np.ndarray], np.ndarray]:
+    """Adapt a runtime ``Session`` to ``evaluate_dataset``'s plane-in, plane-out callable."""
+
+    def run(plane: np.ndarray) -> np.ndarray:
+        planes = plane[None] if plane.ndim == 2 else plane.transpose(2, 0, 1)
+        out = session.run(planes.astype(np.float32))
+        return out[0] if plane.ndim == 2 else out.transpose(1, 2, 0)
+
+    return run
+
+
+def evaluate(
+    datasets: list[str],
+    scales: list[int],
+    model: str | None = None,
+    data_dir: str | None = None,
+    luma: str | None = None,
+    channels: str | None = None,
+    device: str = "cpu",
+    threads: int = 0,
+    save_dir: str | None = None,
+    on_image: Callable[[str], None] | None = None,
+) -> list[DatasetResult]:
+    """Evaluate a model spec on datasets at scales: the library function behind ``srcnn eval``."""
+    from .models import CHANNEL_NAMES, resolve_model
+    from .runtime import Session
+
+    folders = [(name, find_dataset(name, data_dir)) for name in datasets]
+    results = []
+    for scale in scales:
+        loaded = resolve_model(model, scale, CHANNEL_NAMES.get(channels or "y", 1))
+        session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
+        model_channels = session.contract.channels
+        for name, folder in folders:
+            label = name if name in NAMED else folder.name
+            results.append(
+                evaluate_dataset(
+                    folder, label, scale, session_runner(session), loaded.source, luma,
+                    model_channels, Path(save_dir) if save_dir else None, on_image,
+                )
+            )
+    return results
+
+
+def results_json(results: list[DatasetResult]) -> dict:
+    return {"protocol": "matlab", "results": [r.to_json() for r in results]}

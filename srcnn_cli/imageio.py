@@ -1,0 +1,395 @@
+"""Decoding and encoding image files: modes, 16-bit, alpha, EXIF orientation, metadata, atomic writes.
+
+Everything here turns files into arrays and back; nothing here knows about super-resolution.
+
+* Decoded pixels are uint8 or uint16 (the dtype is the bit depth, never guessed from values),
+  laid out H x W (gray), H x W x 2 (gray + alpha), x 3 (RGB) or x 4 (RGBA).
+* 16-bit colour PNG/TIFF, which Pillow would reduce to 8 bits, are decoded with OpenCV.
+* EXIF orientation is applied on read and reset to 1 in the EXIF that is carried to the output.
+* Writes go to a hidden temporary file in the destination folder, then ``os.replace``: a reader
+  never sees a half-written output, whatever happens to the process.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import UnsupportedImage
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF", "bmp": "BMP"}
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+PARTIAL_SUFFIX = ".srcnn-partial"
+DEFAULT_MAX_PIXELS = 150_000_000
+_ORIENTATION = 0x0112
+_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+@dataclass
+class Decoded:
+    pixels: np.ndarray
+    mode: str  # L, LA, RGB or RGBA
+    format: str | None = None
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    notes: list[str] = field(default_factory=list)  # conversions the user should hear about
+
+    @property
+    def bits(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+
+def mode_of(pixels: np.ndarray) -> str:
+    return _MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
+
+
+# --- decoding ---------------------------------------------------------------------------------
+def _png_header(data: bytes) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's IHDR, or None if this is not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 26:
+        return None
+    return data[24], data[25]
+
+
+def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:
+    header = _png_header(data)
+    if header is not None:
+        return header[0] == 16 and header[1] in (2, 4, 6)  # RGB, gray+alpha, RGBA
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258) if hasattr(image, "tag_v2") else None
+        samples = image.tag_v2.get(277, 1) if hasattr(image, "tag_v2") else 1
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return 16 in bits and samples >= 2
+    return False
+
+
+def _decode_16bit_colour(data: bytes, png_colour_type: int | None) -> np.ndarray:
+    import cv2
+
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise UnsupportedImage("corrupt 16-bit image data")
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = pixels[:, :, ::-1]
+    elif pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = pixels[:, :, [2, 1, 0, 3]]
+        if png_colour_type == 4:  # gray + alpha arrives as BGRA with B = G = R
+            pixels = pixels[:, :, [0, 3]]
+    return np.ascontiguousarray(pixels.astype(np.uint16))
+
+
+def _icc_to_srgb(image: Image.Image, mode: str) -> Image.Image | None:
+    """Colour-manage a CMYK (or other) image with an embedded profile into sRGB, if possible."""
+    profile = image.info.get("icc_profile")
+    if not profile:
+        return None
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+    except Exception:
+        return None
+
+
+def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
+    """Pixels and mode of an (already oriented) PIL image, converting unusual modes."""
+    notes = notes if notes is not None else []
+    mode = image.mode
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return np.array(image), mode
+    if mode.startswith("I;16"):
+        return np.array(image).astype(np.uint16), "L"
+    if mode == "I":
+        # Pillow opens 16-bit gray PNGs as 32-bit "I"; PNG holds at most 16 bits.
+        values = np.array(image)
+        if image.format != "PNG":
+            notes.append("converted 32-bit integer gray to 16-bit (values clipped to 0..65535)")
+        return np.clip(values, 0, 65535).astype(np.uint16), "L"
+    if mode == "1":
+        return np.array(image.convert("L")), "L"
+    if mode == "P":
+        target = "RGBA" if "transparency" in image.info else "RGB"
+        return np.array(image.convert(target)), target
+    if mode in ("PA", "RGBa", "La"):
+        target = "LA" if mode == "La" else "RGBA"
+        return np.array(image.convert(target)), target
+    if mode == "F":
+        notes.append("converted 32-bit float gray to 16-bit")
+        values = np.array(image, dtype=np.float64)
+        top = values.max() if values.size and values.max() > 1.0 else 1.0
+        return np.clip(np.round(values / top * 65535), 0, 65535).astype(np.uint16), "L"
+    managed = _icc_to_srgb(image, "RGB")
+    if managed is not None:
+        notes.append(f"converted {mode} to RGB with its ICC profile")
+        return np.array(managed), "RGB"
+    notes.append(f"converted {mode} to RGB")
+    return np.array(image.convert("RGB")), "RGB"
+
+
+def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
+    """Inverse of ``pil_to_array`` for the modes it returns (uint16 gray becomes ``I;16``)."""
+    mode = mode or mode_of(pixels)
+    if pixels.dtype == np.uint16:
+        if mode != "L":
+            raise UnsupportedImage("Pillow cannot hold 16-bit colour images; use numpy arrays")
+        return Image.fromarray(pixels.astype("<u2"), mode="I;16")
+    return Image.fromarray(np.ascontiguousarray(pixels), mode=mode)
+
+
+def image_size(path) -> tuple[int, int]:
+    """(width, height) from the header, without decoding pixels."""
+    try:
+        with Image.open(Path(path)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise UnsupportedImage(f"not a readable image ({exc})") from None
+
+
+def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode a file into a ``Decoded`` image, or raise ``UnsupportedImage`` saying why."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UnsupportedImage("is a folder, not an image") from None
+    except FileNotFoundError:
+        raise UnsupportedImage("no such file") from None
+    except OSError as exc:
+        raise UnsupportedImage(f"cannot read the file ({exc.strerror or exc})") from None
+    if not data:
+        raise UnsupportedImage("empty file (0 bytes)")
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise UnsupportedImage("not an image, or a format that cannot be read") from None
+        except Image.DecompressionBombError:
+            raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
+        except OSError as exc:
+            raise UnsupportedImage(f"corrupt image ({exc})") from None
+        width, height = image.size
+        if max_pixels and width * height > max_pixels:
+            raise UnsupportedImage(
+                f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,} "
+                f"(raise it with --max-pixels)"
+            )
+        try:
+            image.load()
+            exif = image.getexif()
+            orientation = exif.get(_ORIENTATION, 1)
+            icc = image.info.get("icc_profile") or None
+            oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
+        except Image.DecompressionBombError:
+            raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+            raise UnsupportedImage(f"truncated or corrupt image ({exc})") from None
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1  # the pixels are now upright
+    exif_bytes = exif.tobytes() if len(exif) else None
+    header = _png_header(data)
+    if _is_16bit_colour(image, data):
+        pixels = _orient(_decode_16bit_colour(data, header[1] if header else None), orientation)
+        mode = mode_of(pixels)
+    else:
+        pixels, mode = pil_to_array(oriented, notes)
+        if image.mode == "CMYK" and icc:
+            icc = None  # a CMYK profile no longer describes the RGB pixels
+    return Decoded(np.ascontiguousarray(pixels), mode, image.format, icc, exif_bytes, notes)
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to an array decoded outside Pillow (as ``exif_transpose``)."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1), 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops.get(orientation, lambda a: a)(pixels))
+
+
+def load_uint8(path) -> np.ndarray:
+    """A uint8 gray (H x W) or RGB (H x W x 3) array, for evaluation and training data."""
+    decoded = read_image(path, max_pixels=None)
+    pixels = decoded.pixels
+    if pixels.dtype == np.uint16:
+        pixels = (pixels.astype(np.uint32) * 255 + 32767) // 65535
+        pixels = pixels.astype(np.uint8)
+    if decoded.mode == "LA":
+        pixels = pixels[:, :, 0]
+    elif decoded.mode == "RGBA":
+        pixels = pixels[:, :, :3]
+    return np.ascontiguousarray(pixels)
+
+
+# --- encoding ---------------------------------------------------------------------------------
+def format_for(path, fmt: str | None = None) -> str:
+    """Pillow format name from ``-f`` or the output file's extension."""
+    if fmt:
+        key = fmt.lower().lstrip(".")
+        if key not in FORMATS:
+            raise UnsupportedImage(f"unknown format {fmt!r}: use png, jpg, webp, tiff or bmp")
+        return FORMATS[key]
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise UnsupportedImage(
+            f"cannot tell the output format from {Path(path).name!r}: use -f png|jpg|webp|tiff|bmp"
+        )
+    return FORMATS[suffix]
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png_add_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert iCCP and eXIf chunks after IHDR (for PNGs encoded by OpenCV)."""
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        body = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+        extra += _png_chunk(b"eXIf", body)
+    ihdr_end = 8 + 8 + 13 + 4
+    return png[:ihdr_end] + extra + png[ihdr_end:]
+
+
+def encode_image(
+    pixels: np.ndarray,
+    fmt: str,
+    quality: int | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    notes: list[str] | None = None,
+) -> bytes:
+    """Encode pixels to bytes in ``fmt`` (a Pillow format name), keeping metadata it can hold."""
+    notes = notes if notes is not None else []
+    mode = mode_of(pixels)
+    if fmt == "JPEG" and mode in ("LA", "RGBA"):
+        raise UnsupportedImage(
+            "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), "
+            "or flatten the image first"
+        )
+    if pixels.dtype == np.uint16 and fmt in ("JPEG", "WEBP", "BMP"):
+        notes.append(f"{fmt} holds 8 bits per channel: reduced the 16-bit result to 8 bits")
+        pixels = ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if pixels.dtype == np.uint16 and mode != "L":
+        return _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes)
+    image = array_to_pil(pixels, mode)
+    options: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = 95 if quality is None else int(quality)
+    if fmt == "JPEG":
+        options["subsampling"] = "4:4:4" if options["quality"] >= 90 else "4:2:0"
+    if fmt == "BMP" and mode == "LA":
+        image = image.convert("RGBA")
+    if fmt != "BMP":
+        if icc_profile:
+            options["icc_profile"] = icc_profile
+        if exif:
+            options["exif"] = exif
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
+    import cv2
+
+    if pixels.shape[2] == 2:
+        notes.append("16-bit gray + alpha is written as 16-bit RGBA")
+        pixels = pixels[:, :, [0, 0, 0, 1]]
+    order = [2, 1, 0] if pixels.shape[2] == 3 else [2, 1, 0, 3]
+    extension = ".png" if fmt == "PNG" else ".tif"
+    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels[:, :, order]))
+    if not ok:
+        raise UnsupportedImage(f"could not encode a 16-bit {fmt}")
+    data = encoded.tobytes()
+    if fmt == "PNG":
+        return _png_add_metadata(data, icc_profile, exif)
+    if icc_profile or exif:
+        notes.append("16-bit colour TIFF is written without ICC/EXIF metadata")
+    return data
+
+
+def partial_path(final: Path) -> Path:
+    """Hidden, pid-stamped, non-image name for a file being written next to ``final``."""
+    return final.with_name(f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+_PARTIAL_RE = re.compile(r"^\..+\.(\d+)" + re.escape(PARTIAL_SUFFIX) + "$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Delete temporary files left by writers that no longer run (e.g. after ``kill -9``)."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _PARTIAL_RE.match(entry.name)
+        if match and entry.is_file() and not _pid_alive(int(match.group(1))):
+            try:
+                entry.unlink()
+                removed.append(entry)
+            except OSError:
+                pass
+    return removed
+
+
+def write_bytes_atomic(final: Path, data: bytes) -> None:
+    final = Path(final)
+    partial = partial_path(final)
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        try:
+            partial.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def write_image(
+    path,
+    pixels: np.ndarray,
+    fmt: str | None = None,
+    quality: int | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+) -> list[str]:
+    """Encode and atomically write an image; returns notes about lossy conversions."""
+    path = Path(path)
+    notes: list[str] = []
+    data = encode_image(pixels, format_for(path, fmt), quality, icc_profile, exif, notes)
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise UnsupportedImage(f"cannot write {path}: {exc.strerror or exc}") from None
+    return notes

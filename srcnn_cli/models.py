@@ -1,0 +1,176 @@
+"""Models as data: the manifest of bundled ONNX files, model lookup, and .mat import.
+
+A model spec given by a user is one of:
+
+* a bundled model's arch name (``9-5-5``) or full name (``9-5-5_x3``, ``9-1-5_x3_rgb``), chosen
+  together with the scale and channels, or nothing at all (the default model for the scale);
+* a path to an ``.onnx`` file that follows the model contract (see ``onnxmodel``);
+* a path to one of the authors' MATLAB ``.mat`` weight files, converted in memory.
+
+Bundled files are found with ``importlib.resources`` and their sha256 is checked on load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .matfile import MatFileError, load_mat
+from .onnxmodel import Layer, srcnn_onnx_bytes
+
+MANIFEST = "manifest.json"
+CHANNEL_NAMES = {"y": 1, "rgb": 3}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One bundled model, as its manifest entry describes it."""
+
+    name: str
+    arch: str
+    n1: int
+    n2: int
+    scale: int
+    channels: int
+    file: str
+    sha256: str
+    default: bool = False
+    recipe: dict = field(default_factory=dict)
+    psnr: dict = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return weights_dir() / self.file
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "arch": self.arch, "n1": self.n1, "n2": self.n2,
+            "scale": self.scale, "channels": self.channels, "path": str(self.path.resolve()),
+            "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "recipe": self.recipe,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """Model bytes ready for onnxruntime, with what we know about them."""
+
+    source: str  # what the user asked for, for messages
+    data: bytes
+    info: ModelInfo | None = None  # set for bundled models
+
+
+def weights_dir() -> Path:
+    """The folder of bundled weights: inside the installed package, else the source tree."""
+    try:
+        return Path(str(resources.files("srcnn_cli.weights")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "weights"
+
+
+def model_name(arch: str, scale: int, channels: int) -> str:
+    return f"{arch}_x{scale}" + ("_rgb" if channels == 3 else "")
+
+
+def load_manifest(folder: Path | None = None) -> list[ModelInfo]:
+    path = (folder or weights_dir()) / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text())["models"]
+        known = set(ModelInfo.__dataclass_fields__)
+        return [ModelInfo(**{k: v for k, v in entry.items() if k in known}) for entry in entries]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"the weights manifest {path} is unreadable: {exc}") from None
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def find_bundled(name: str | None, scale: int, channels: int, models: list[ModelInfo]) -> ModelInfo:
+    """The bundled model for (name or default, scale, channels), or a ModelError listing choices."""
+    candidates = [m for m in models if m.scale == scale and m.channels == channels]
+    if name is None:
+        chosen = [m for m in candidates if m.default] or candidates
+    else:
+        chosen = [m for m in candidates if name in (m.arch, m.name)]
+        if not chosen:
+            chosen = [m for m in models if m.name == name]  # a full name fixes scale/channels
+    if not chosen:
+        wanted = f"{name or 'a default model'} at x{scale} ({'rgb' if channels == 3 else 'y'})"
+        available = ", ".join(m.name for m in models) or "none (no weights are bundled)"
+        raise ModelError(f"no bundled model {wanted}; available: {available}")
+    return chosen[0]
+
+
+def looks_like_path(spec: str) -> bool:
+    return spec.lower().endswith((".onnx", ".mat")) or "/" in spec or "\\" in spec
+
+
+def resolve_model(spec: str | None, scale: int, channels: int = 1) -> LoadedModel:
+    """Turn a user's ``-m`` value into model bytes (checked against the manifest if bundled)."""
+    if spec is not None and looks_like_path(spec):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model file not found: {spec}")
+        if path.suffix.lower() == ".mat":
+            return LoadedModel(spec, mat_to_onnx_bytes(path, scale))
+        return LoadedModel(spec, path.read_bytes())
+    info = find_bundled(spec, scale, channels, load_manifest())
+    if not info.path.is_file():
+        raise ModelError(f"bundled model {info.name} is missing its file {info.path}")
+    data = info.path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != info.sha256:
+        raise ModelError(
+            f"bundled model {info.name} is corrupt: sha256 {digest[:12]}... does not match the "
+            f"manifest's {info.sha256[:12]}...; reinstall srcnn-cli"
+        )
+    return LoadedModel(info.name, data, info)
+
+
+def mat_layers(variables: dict[str, np.ndarray]) -> list[Layer]:
+    """The authors' column-major MATLAB layout to OIHW correlation kernels."""
+    try:
+        w1, b1 = variables["weights_conv1"], variables["biases_conv1"]
+        w2, b2 = variables["weights_conv2"], variables["biases_conv2"]
+        w3, b3 = variables["weights_conv3"], variables["biases_conv3"]
+    except KeyError as exc:
+        raise ModelError(f"not an SRCNN weight file: variable {exc.args[0]} is missing") from None
+    f1 = int(round(np.sqrt(w1.shape[0])))
+    n1 = w1.shape[1]
+    if w2.ndim == 2:  # MATLAB drops a trailing singleton; 9-1-5 arrives as 64 x 1 x 32 or 64 x 32
+        w2 = w2[:, None, :]
+    n2 = w2.shape[2]
+    f2 = int(round(np.sqrt(w2.shape[1])))
+    f3 = int(round(np.sqrt(w3.shape[1])))
+    if f1 * f1 != w1.shape[0] or f2 * f2 != w2.shape[1] or f3 * f3 != w3.shape[1]:
+        raise ModelError("SRCNN weight file has non-square filters")
+    conv1 = np.stack([w1[:, i].reshape(f1, f1, order="F") for i in range(n1)])[:, None]
+    conv2 = np.stack(
+        [np.stack([w2[j, :, i].reshape(f2, f2, order="F") for j in range(n1)]) for i in range(n2)]
+    )
+    conv3 = np.stack([w3[i, :].reshape(f3, f3, order="F") for i in range(n2)])[None]
+    return [
+        Layer(conv1.astype(np.float32), b1.reshape(-1).astype(np.float32)),
+        Layer(conv2.astype(np.float32), b2.reshape(-1).astype(np.float32)),
+        Layer(conv3.astype(np.float32), b3.reshape(-1).astype(np.float32)),
+    ]
+
+
+def mat_to_onnx_bytes(path: Path, scale: int | None = None) -> bytes:
+    try:
+        layers = mat_layers(load_mat(path))
+    except MatFileError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    arch = "-".join(str(layer.weight.shape[-1]) for layer in layers)
+    metadata = {"srcnn.arch": arch, "srcnn.n1": str(layers[0].weight.shape[0]),
+                "srcnn.n2": str(layers[1].weight.shape[0]), "srcnn.source": Path(path).name}
+    if scale is not None:
+        metadata["srcnn.scale"] = str(scale)
+    return srcnn_onnx_bytes(layers, metadata)

@@ -1,0 +1,167 @@
+"""Writing SRCNN networks as ONNX files, with no dependency beyond numpy.
+
+The ONNX format is a protobuf message; an SRCNN graph needs only a handful of its fields, so we
+encode them directly rather than pull in the ``onnx`` package at run time. Every model we write
+follows the project's model contract:
+
+* one float32 input ``input`` of shape N x C x H x W (N, H, W dynamic), values in [0, 1];
+* one float32 output ``output`` of the same shape;
+* each convolution is preceded by an edge-replicating Pad, so the model pads itself;
+* metadata (``srcnn.*`` keys) records arch, n1, n2, scale, channels and the receptive radius.
+
+Opset 17, IR version 8.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+OPSET = 17
+IR_VERSION = 8
+_FLOAT, _INT64 = 1, 7
+_ATTR_INT, _ATTR_STRING, _ATTR_INTS = 2, 3, 7
+
+
+# --- protobuf wire format: varints and length-delimited fields --------------------------------
+def _varint(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64  # two's complement for negative int64
+    out = bytearray()
+    while True:
+        low = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def _int_field(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _varint((number << 3) | 2) + _varint(len(payload)) + payload
+
+
+def _str_field(number: int, text: str) -> bytes:
+    return _bytes_field(number, text.encode("utf-8"))
+
+
+# --- ONNX messages ------------------------------------------------------------------------------
+def _tensor(name: str, array: np.ndarray) -> bytes:
+    if array.dtype == np.float32:
+        data_type = _FLOAT
+    elif array.dtype == np.int64:
+        data_type = _INT64
+    else:
+        raise TypeError(f"unsupported initializer dtype {array.dtype}")
+    body = b"".join(_int_field(1, int(d)) for d in array.shape)
+    body += _int_field(2, data_type) + _str_field(8, name)
+    body += _bytes_field(9, np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
+    return body
+
+
+def _attribute_int(name: str, value: int) -> bytes:
+    return _str_field(1, name) + _int_field(3, value) + _int_field(20, _ATTR_INT)
+
+
+def _attribute_ints(name: str, values) -> bytes:
+    return _str_field(1, name) + b"".join(_int_field(8, int(v)) for v in values) + _int_field(20, _ATTR_INTS)
+
+
+def _attribute_string(name: str, value: str) -> bytes:
+    return _str_field(1, name) + _str_field(4, value) + _int_field(20, _ATTR_STRING)
+
+
+def _node(op_type: str, inputs, outputs, name: str, attributes=()) -> bytes:
+    body = b"".join(_str_field(1, i) for i in inputs)
+    body += b"".join(_str_field(2, o) for o in outputs)
+    body += _str_field(3, name) + _str_field(4, op_type)
+    body += b"".join(_bytes_field(5, a) for a in attributes)
+    return body
+
+
+def _value_info(name: str, channels: int) -> bytes:
+    dims = [_bytes_field(1, _str_field(2, "N")), _bytes_field(1, _int_field(1, channels)),
+            _bytes_field(1, _str_field(2, "H")), _bytes_field(1, _str_field(2, "W"))]
+    shape = b"".join(dims)
+    tensor_type = _int_field(1, _FLOAT) + _bytes_field(2, shape)
+    return _str_field(1, name) + _bytes_field(2, _bytes_field(1, tensor_type))
+
+
+@dataclass(frozen=True)
+class Layer:
+    weight: np.ndarray  # out x in x k x k, float32 (correlation, as in PyTorch and ONNX)
+    bias: np.ndarray  # out
+
+
+def receptive_radius(layers: list[Layer]) -> int:
+    return sum(layer.weight.shape[-1] // 2 for layer in layers)
+
+
+def srcnn_onnx_bytes(layers: list[Layer], metadata: dict[str, str] | None = None) -> bytes:
+    """Serialise a chain of (Pad edge, Conv, Relu) layers, no Relu after the last, to ONNX."""
+    if not layers:
+        raise ValueError("a model needs at least one layer")
+    channels = layers[0].weight.shape[1]
+    if layers[-1].weight.shape[0] != channels:
+        raise ValueError("the last layer must output as many channels as the input has")
+    nodes, initializers = [], []
+    current = "input"
+    for index, layer in enumerate(layers, start=1):
+        weight = np.asarray(layer.weight, dtype=np.float32)
+        bias = np.asarray(layer.bias, dtype=np.float32).reshape(-1)
+        if weight.ndim != 4 or weight.shape[2] != weight.shape[3] or weight.shape[2] % 2 == 0:
+            raise ValueError(f"layer {index}: expected square odd kernels, got {weight.shape}")
+        radius = weight.shape[-1] // 2
+        pads = np.array([0, 0, radius, radius, 0, 0, radius, radius], dtype=np.int64)
+        initializers += [_tensor(f"pads{index}", pads), _tensor(f"conv{index}.weight", weight),
+                         _tensor(f"conv{index}.bias", bias)]
+        padded, conv_out = f"padded{index}", f"conv{index}"
+        nodes.append(_node("Pad", [current, f"pads{index}"], [padded], f"pad{index}",
+                           [_attribute_string("mode", "edge")]))
+        is_last = index == len(layers)
+        nodes.append(_node("Conv", [padded, f"conv{index}.weight", f"conv{index}.bias"],
+                           ["output" if is_last else conv_out], f"conv{index}",
+                           [_attribute_ints("kernel_shape", weight.shape[2:]),
+                            _attribute_ints("pads", [0, 0, 0, 0]),
+                            _attribute_ints("strides", [1, 1]),
+                            _attribute_int("group", 1)]))
+        if not is_last:
+            nodes.append(_node("Relu", [conv_out], [f"relu{index}"], f"relu{index}"))
+            current = f"relu{index}"
+    graph = b"".join(_bytes_field(1, n) for n in nodes)
+    graph += _str_field(2, "srcnn")
+    graph += b"".join(_bytes_field(5, t) for t in initializers)
+    graph += _bytes_field(11, _value_info("input", channels))
+    graph += _bytes_field(12, _value_info("output", channels))
+    meta = {"srcnn.receptive_radius": str(receptive_radius(layers)), "srcnn.channels": str(channels)}
+    meta.update(metadata or {})
+    model = _int_field(1, IR_VERSION)
+    model += _str_field(2, "srcnn-cli")
+    model += _bytes_field(7, graph)
+    model += _bytes_field(8, _str_field(1, "") + _int_field(2, OPSET))
+    model += b"".join(_bytes_field(14, _str_field(1, k) + _str_field(2, str(v))) for k, v in meta.items())
+    return model
+
+
+def identity_layers(filter_sizes=(9, 5, 5), n1: int = 64, n2: int = 32, channels: int = 1) -> list[Layer]:
+    """An SRCNN whose output equals its input exactly (for tests and sanity checks).
+
+    ReLU would clip the negative overshoot of bicubic, so each channel is carried twice, as x
+    and -x, and the last layer recombines ReLU(x) - ReLU(-x) = x.
+    """
+    f1, f2, f3 = filter_sizes
+    w1 = np.zeros((n1, channels, f1, f1), np.float32)
+    w2 = np.zeros((n2, n1, f2, f2), np.float32)
+    w3 = np.zeros((channels, n2, f3, f3), np.float32)
+    for c in range(channels):
+        w1[2 * c, c, f1 // 2, f1 // 2], w1[2 * c + 1, c, f1 // 2, f1 // 2] = 1.0, -1.0
+        w2[2 * c, 2 * c, f2 // 2, f2 // 2] = w2[2 * c + 1, 2 * c + 1, f2 // 2, f2 // 2] = 1.0
+        w3[c, 2 * c, f3 // 2, f3 // 2], w3[c, 2 * c + 1, f3 // 2, f3 // 2] = 1.0, -1.0
+    return [Layer(w1, np.zeros(n1, np.float32)), Layer(w2, np.zeros(n2, np.float32)),
+            Layer(w3, np.zeros(channels, np.float32))]

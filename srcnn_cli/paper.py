@@ -1,0 +1,27 @@
+"""Numbers published in Dong et al., TPAMI 2016 (Tables 2-5), for side-by-side reports.
+
+PSNR and SSIM of bicubic and of SRCNN 9-5-5 (ImageNet-trained) per test set and scale. BSD200
+(Table 4) was measured on MATLAB ``rgb2gray`` luminance; Set5 and Set14 on ``rgb2ycbcr`` Y.
+"""
+from __future__ import annotations
+
+# dataset -> scale -> (bicubic PSNR, SRCNN PSNR, bicubic SSIM, SRCNN SSIM)
+TABLES: dict[str, dict[int, tuple[float, float, float, float]]] = {
+    "Set5": {2: (33.66, 36.66, 0.9299, 0.9542), 3: (30.39, 32.75, 0.8682, 0.9090), 4: (28.42, 30.49, 0.8104, 0.8628)},
+    "Set14": {2: (30.23, 32.45, 0.8687, 0.9067), 3: (27.54, 29.30, 0.7736, 0.8215), 4: (26.00, 27.50, 0.7019, 0.7513)},
+    "BSD200": {2: (28.38, 30.29, 0.8524, 0.8977), 3: (25.94, 27.18, 0.7469, 0.7971), 4: (24.65, 25.60, 0.6727, 0.7184)},
+}
+
+# The luminance the paper used for each named set ("ycbcr" = rgb2ycbcr Y, "gray" = rgb2gray).
+PAPER_LUMA = {"Set5": "ycbcr", "Set14": "ycbcr", "BSD200": "gray"}
+
+# Set5 x3 PSNR of the filter-size study (Sec. 4.3) and Table 5's RGB-space PSNR of the colour model.
+FILTER_SIZES_SET5_X3 = {"9-1-5": 32.52, "9-3-5": 32.66, "9-5-5": 32.75}
+RGB_MODEL_SET5_X3_RGB_PSNR = 36.44
+BICUBIC_SET5_X3_RGB_PSNR = 34.57
+
+
+def paper_psnr(dataset: str, scale: int) -> tuple[float | None, float | None]:
+    """(bicubic, SRCNN) PSNR from the paper, or Nones for sets it did not report."""
+    row = TABLES.get(dataset, {}).get(scale)
+    return (row[0], row[1]) if row else (None, None)

@@ -1,0 +1,203 @@
+"""The one owner of onnxruntime: provider choice, threads, the model contract, tiled inference.
+
+``Session`` wraps an ``onnxruntime.InferenceSession`` for a model that follows the contract
+(one float32 N x C x H x W input in [0, 1], one output of the same shape, padding inside).
+``run_tiled`` is a pure function of its arguments: the plane is cut into tiles with a halo of
+at least the receptive-field radius, so the result equals an untiled run.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .errors import DeviceError, ModelError
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+DEFAULT_TILE_BUDGET = 384 * 2**20  # bytes of working memory one tile may take in the model
+
+
+class SrcnnWarning(UserWarning):
+    """Something the user should hear about that does not stop the work."""
+
+
+def _ort():
+    import onnxruntime
+
+    return onnxruntime
+
+
+def parse_device(device: str) -> tuple[str, int]:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` to (kind, index)."""
+    text = (device or "auto").strip().lower()
+    if text in ("auto", "cpu", "cuda"):
+        return text, 0
+    if text.startswith("cuda:") and text[5:].isdigit():
+        return "cuda", int(text[5:])
+    raise DeviceError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N")
+
+
+def choose_providers(device: str, available: list[str]) -> list:
+    """Execution providers for ``device`` given what onnxruntime offers (pure, testable)."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return [CPU]
+    if CUDA in available:
+        return [(CUDA, {"device_id": index}), CPU]
+    if kind == "cuda":
+        raise DeviceError(
+            f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
+            f"(providers: {', '.join(available)}); install srcnn-cli[gpu] or use --device cpu"
+        )
+    return [CPU]
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    channels: int
+    receptive_radius: int
+    metadata: dict
+
+
+class Session:
+    """An onnxruntime session for one SRCNN-style model."""
+
+    def __init__(self, model: bytes, device: str = "auto", threads: int = 0, source: str = "model"):
+        ort = _ort()
+        kind, _ = parse_device(device)
+        providers = choose_providers(device, ort.get_available_providers())
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(model, sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own, untyped, errors
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load {source}: {message}") from None
+        self.source = source
+        self.providers = self._session.get_providers()
+        wanted_cuda = any(p == CUDA or (isinstance(p, tuple) and p[0] == CUDA) for p in providers)
+        if wanted_cuda and CUDA not in self.providers:
+            if kind == "cuda":
+                raise DeviceError(f"--device {device}: CUDA could not be started; see onnxruntime's log")
+            warnings.warn(
+                "CUDA WAS REQUESTED BUT IS NOT ACTIVE: onnxruntime fell back to the CPU "
+                "(check the CUDA/cuDNN libraries); running on the CPU",
+                SrcnnWarning,
+                stacklevel=2,
+            )
+        self.contract = self._check_contract()
+
+    @property
+    def device(self) -> str:
+        return "cuda" if CUDA in self.providers else "cpu"
+
+    def _check_contract(self) -> ModelContract:
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(
+                f"{self.source}: a model must have one input and one output "
+                f"(it has {len(inputs)} and {len(outputs)})"
+            )
+        shape, out_shape = inputs[0].shape, outputs[0].shape
+        if inputs[0].type != "tensor(float)" or outputs[0].type != "tensor(float)":
+            raise ModelError(f"{self.source}: input and output must be float32 tensors")
+        if len(shape) != 4 or (out_shape is not None and len(out_shape) != 4):
+            raise ModelError(f"{self.source}: expected N x C x H x W tensors, got input {shape}")
+        channels = shape[1]
+        if channels not in (1, 3):
+            raise ModelError(f"{self.source}: the input must have 1 or 3 channels, got {channels}")
+        metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        radius = metadata.get("srcnn.receptive_radius")
+        radius = int(radius) if radius and radius.isdigit() else self._probe_radius(channels)
+        probe = np.zeros((1, channels, 2 * radius + 3, 2 * radius + 5), np.float32)
+        out = self._run(probe)
+        if out.shape != probe.shape:
+            raise ModelError(
+                f"{self.source}: output shape {out.shape[1:]} differs from input shape "
+                f"{probe.shape[1:]} (models must pad themselves)"
+            )
+        return ModelContract(channels, radius, metadata)
+
+    def _probe_radius(self, channels: int, size: int = 65) -> int:
+        """For a foreign model: how far a one-pixel change spreads, plus a margin."""
+        rng = np.random.default_rng(0)
+        base = rng.random((1, channels, size, size), dtype=np.float32)
+        changed = base.copy()
+        changed[:, :, size // 2, size // 2] += 0.5
+        try:
+            diff = np.abs(self._run(changed) - self._run(base)).max(axis=(0, 1))
+        except Exception as exc:
+            raise ModelError(f"{self.source}: cannot run the model: {exc}") from None
+        if diff.shape != (size, size):
+            raise ModelError(f"{self.source}: output shape differs from input shape")
+        rows, cols = np.nonzero(diff > 0)
+        reach = 0 if rows.size == 0 else int(max(np.abs(rows - size // 2).max(), np.abs(cols - size // 2).max()))
+        return max(8, reach + 4)  # margin: ReLUs can hide part of the true receptive field
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        name = self._session.get_inputs()[0].name
+        return self._session.run(None, {name: batch})[0]
+
+    def run(self, planes: np.ndarray) -> np.ndarray:
+        """C x H x W float32 in, C x H x W float32 out (the whole plane at once)."""
+        return self._run(np.ascontiguousarray(planes[None], dtype=np.float32))[0]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One output tile and the input window (with halo) that produces it.
+
+    ``out_*`` are coordinates in the full image; ``crop_*`` locate the tile inside the window.
+    """
+
+    out_top: int
+    out_left: int
+    out_bottom: int
+    out_right: int
+    win_top: int
+    win_left: int
+    win_bottom: int
+    win_right: int
+
+    @property
+    def crop(self) -> tuple[slice, slice]:
+        return (slice(self.out_top - self.win_top, self.out_bottom - self.win_top),
+                slice(self.out_left - self.win_left, self.out_right - self.win_left))
+
+
+def plan_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
+    """Cover an image with tiles of at most ``tile`` pixels a side (0 = one tile)."""
+    if tile <= 0 or (tile >= height and tile >= width):
+        return [Tile(0, 0, height, width, 0, 0, height, width)]
+    tiles = []
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            bottom, right = min(top + tile, height), min(left + tile, width)
+            tiles.append(Tile(top, left, bottom, right, max(0, top - halo), max(0, left - halo),
+                              min(height, bottom + halo), min(width, right + halo)))
+    return tiles
+
+
+def auto_tile(channels: int, halo: int, budget: int = DEFAULT_TILE_BUDGET, widest_layer: int = 64 * 25) -> int:
+    """Largest tile side whose working set fits ``budget`` bytes.
+
+    The working set per pixel is dominated by the convolution's unfolded input (``widest_layer``
+    floats: n1 x f2 x f2 for SRCNN) plus a few feature maps; this is an estimate, not a bound.
+    """
+    per_pixel = 4 * (widest_layer + 3 * 64 + 4 * channels)
+    side = int(math.sqrt(budget / per_pixel)) - 2 * halo
+    return max(64, side // 16 * 16)
+
+
+def iterate_tiles(tiles: list[Tile], on_tile: Callable[[int, int], None] | None) -> Iterator[Tile]:
+    for index, tile in enumerate(tiles):
+        yield tile
+        if on_tile is not None:
+            on_tile(index + 1, len(tiles))

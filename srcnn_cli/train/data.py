@@ -1,0 +1,103 @@
+"""Training data: sub-image pairs synthesised with the same bicubic and colour code as eval.
+
+Ground truth is the uint8 Y (or RGB) of each image, cropped to a multiple of the scale; the input
+is MATLAB bicubic down then up. Sub-images (33 x 33 at stride 14 in the paper) are extracted once
+and cached as .npy files keyed by a fingerprint of the image bytes and the settings, so a restart
+or a second run on the same data starts at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TrainingError
+from ..imageio import IMAGE_SUFFIXES, load_uint8
+from ..protocol import degrade, luminance_uint8, modcrop
+
+CACHE_VERSION = 1
+
+
+def list_images(folders: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        path = Path(folder)
+        if not path.is_dir():
+            raise TrainingError(f"training folder not found: {folder}")
+        files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+    if not files:
+        raise TrainingError(f"no images in {', '.join(folders)}")
+    return files
+
+
+def fingerprint(files: list[Path], scale: int, channels: int, patch: int, stride: int) -> str:
+    """sha256 over the image bytes and every setting that changes the extracted pairs."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([CACHE_VERSION, scale, channels, patch, stride]).encode())
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def image_pair(image: np.ndarray, scale: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input, target) float32 planes C x H x W for one uint8 training image."""
+    if channels == 1:
+        plane = modcrop(luminance_uint8(image, "ycbcr"), scale)[:, :, None]
+    else:
+        rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+        plane = modcrop(rgb, scale)
+    target = plane.astype(np.float64) / 255.0
+    source = degrade(target, scale)
+    return (
+        np.ascontiguousarray(source.transpose(2, 0, 1), dtype=np.float32),
+        np.ascontiguousarray(target.transpose(2, 0, 1), dtype=np.float32),
+    )
+
+
+def extract_patches(plane: np.ndarray, patch: int, stride: int) -> np.ndarray:
+    """All patch x patch windows at the given stride, as N x C x patch x patch."""
+    _, height, width = plane.shape
+    tops = range(0, height - patch + 1, stride)
+    lefts = range(0, width - patch + 1, stride)
+    windows = [plane[:, y : y + patch, x : x + patch] for y in tops for x in lefts]
+    if not windows:
+        return np.zeros((0, plane.shape[0], patch, patch), dtype=plane.dtype)
+    return np.stack(windows)
+
+
+def cache_root() -> Path:
+    base = os.environ.get("SRCNN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "srcnn-cli"
+    )
+    return Path(base) / "subimages"
+
+
+def load_subimages(
+    folders: list[str], scale: int, channels: int, patch: int, stride: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """(inputs, targets, fingerprint): float32 N x C x patch x patch arrays, cached on disk."""
+    files = list_images(folders)
+    key = fingerprint(files, scale, channels, patch, stride)
+    folder = cache_root() / key[:16]
+    inputs_path, targets_path = folder / "inputs.npy", folder / "targets.npy"
+    if inputs_path.exists() and targets_path.exists():
+        return np.load(inputs_path, mmap_mode="r"), np.load(targets_path, mmap_mode="r"), key
+    inputs, targets = [], []
+    for file in files:
+        source, target = image_pair(load_uint8(file), scale, channels)
+        inputs.append(extract_patches(source, patch, stride))
+        targets.append(extract_patches(target, patch, stride))
+    all_inputs, all_targets = np.concatenate(inputs), np.concatenate(targets)
+    if len(all_inputs) == 0:
+        raise TrainingError(f"images are smaller than one {patch}x{patch} sub-image")
+    folder.mkdir(parents=True, exist_ok=True)
+    # Write under temporary names and rename, so an interrupted extraction is never reused.
+    for array, final in ((all_inputs, inputs_path), (all_targets, targets_path)):
+        partial = final.with_suffix(".partial.npy")
+        np.save(partial, array)
+        os.replace(partial, final)
+    return all_inputs, all_targets, key

@@ -1,0 +1,114 @@
+"""``srcnn export``: a training run's checkpoint to an ONNX model and a weights-manifest entry.
+
+The ONNX file follows the model contract (replicate padding inside, dynamic H and W, opset 17)
+and is written by ``onnxmodel`` from the checkpoint's tensors. The manifest entry records how
+the weights were made (recipe, data, samples, wall time, CPU) and what ``srcnn eval`` measured.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import TrainingError
+from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
+from ..onnxmodel import Layer, srcnn_onnx_bytes
+from .config import TrainConfig
+from .loop import CHECKPOINT, build_model, load_checkpoint
+
+
+def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
+    config = TrainConfig(**checkpoint["config"])
+    model = build_model(config)
+    model.load_state_dict(checkpoint["model"])
+    layers = [Layer(w, b) for w, b in model.numpy_weights()]
+    metadata = {
+        "srcnn.arch": config.arch, "srcnn.n1": str(config.n1), "srcnn.n2": str(config.n2),
+        "srcnn.scale": str(config.scale), "srcnn.recipe": config.recipe,
+        "srcnn.samples": str(checkpoint["samples"]),
+    }
+    return srcnn_onnx_bytes(layers, metadata), config
+
+
+def pick_defaults(models: list[ModelInfo]) -> list[ModelInfo]:
+    """Mark, per scale, the Y model with the best measured Set5 PSNR as the default."""
+    best: dict[int, ModelInfo] = {}
+    for info in models:
+        if info.channels != 1:
+            continue
+        score = info.psnr.get("Set5", -1.0)
+        if info.scale not in best or score > best[info.scale].psnr.get("Set5", -1.0):
+            best[info.scale] = info
+    chosen = {id(m) for m in best.values()}
+    return [ModelInfo(**{**m.__dict__, "default": id(m) in chosen}) for m in models]
+
+
+def write_manifest(folder: Path, models: list[ModelInfo]) -> None:
+    entries = []
+    for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name)):
+        entry = dict(info.__dict__)
+        entries.append(entry)
+    text = json.dumps({"format": 1, "models": entries}, indent=2) + "\n"
+    partial = folder / (MANIFEST + ".partial")
+    partial.write_text(text)
+    os.replace(partial, folder / MANIFEST)
+
+
+def export_run(
+    run_dir: str,
+    weights_dir: str | None = None,
+    eval_sets: tuple[str, ...] = ("Set5", "Set14"),
+    data_dir: str | None = None,
+    command: str | None = None,
+) -> ModelInfo:
+    """Export a run's checkpoint into ``weights_dir`` and record it in the manifest there."""
+    from ..evaluate import evaluate
+    from ..models import weights_dir as default_weights_dir
+
+    run = Path(run_dir)
+    checkpoint = load_checkpoint(run / CHECKPOINT)
+    if checkpoint.get("format") != "srcnn-cli checkpoint 1":
+        raise TrainingError(f"{run / CHECKPOINT} is not a srcnn-cli checkpoint")
+    data, config = checkpoint_onnx_bytes(checkpoint)
+    folder = Path(weights_dir) if weights_dir else default_weights_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = model_name(config.arch, config.scale, config.channels)
+    file_name = f"srcnn_{name}.onnx"
+    partial = folder / (file_name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, folder / file_name)
+    (run / "model.onnx").write_bytes(data)
+
+    scores: dict[str, float] = {}
+    for dataset in eval_sets:
+        try:
+            result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir)[0]
+        except Exception as exc:  # a missing test set must not block an export
+            scores.setdefault("skipped", []).append(f"{dataset}: {exc}")  # type: ignore[union-attr]
+            continue
+        scores[dataset] = round(result.psnr, 2)
+        if config.channels == 3:
+            scores["measure"] = "RGB-space PSNR"  # type: ignore[assignment]
+    recipe = {
+        "command": command,
+        "recipe": config.recipe,
+        "optimizer": "SGD momentum 0.9, lr 1e-4/1e-5" if config.recipe == "paper"
+        else f"Adam lr {config.lr} warm-up {config.warmup_samples} samples + cosine",
+        "batch": config.batch, "patch": config.patch, "stride": config.stride,
+        "augment": config.augment, "init": Path(config.init).parent.name if config.init else None,
+        "data": [Path(d).name for d in config.train_dirs],
+        "data_fingerprint": checkpoint["data_fingerprint"],
+        "subimages": checkpoint["data"]["subimages"],
+        "samples": checkpoint["samples"], "steps": checkpoint["step"],
+        "wall_minutes": round(checkpoint["wall_s"] / 60.0, 1),
+        "cpu": checkpoint.get("cpu"), "torch": checkpoint.get("torch"), "seed": config.seed,
+    }
+    info = ModelInfo(
+        name=name, arch=config.arch, n1=config.n1, n2=config.n2, scale=config.scale,
+        channels=config.channels, file=file_name, sha256=sha256_file(folder / file_name),
+        recipe=recipe, psnr=scores,
+    )
+    models = [m for m in load_manifest(folder) if m.name != name] + [info]
+    models = pick_defaults(models)
+    write_manifest(folder, models)
+    return next(m for m in models if m.name == name)

@@ -1,0 +1,333 @@
+"""The training loop, top to bottom: data, model, optimiser, schedule, steps, checkpoints.
+
+A run lives in one folder (``config.out``):
+
+    checkpoint.pt     the latest self-describing checkpoint (config, model, optimiser, step,
+                      RNG state, data fingerprint, elapsed time, log); --resume continues it
+    log.csv           one row per logged step (samples, loss, lr, validation PSNR)
+    convergence.png   validation PSNR against back-propagated samples (the paper's Fig. 10)
+
+Data order and augmentation are pure functions of (seed, step), so resuming from a checkpoint
+replays exactly the batches an uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..errors import TrainingError
+from ..imageio import IMAGE_SUFFIXES, load_uint8
+from ..metrics import psnr, quantize_uint8, shave
+from ..protocol import make_pair
+from .config import RECIPES, TrainConfig
+from .data import load_subimages
+from .model import SRCNN
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.csv"
+LOG_FIELDS = ["step", "samples", "wall_s", "loss", "lr", "val_psnr"]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    samples: int
+    wall_s: float
+    val_psnr: float | None
+    finished: bool  # False when stopped early (max_steps or Ctrl-C): --resume continues
+
+
+def build_model(config: TrainConfig) -> SRCNN:
+    return SRCNN(config.filter_sizes, config.n1, config.n2, config.channels)
+
+
+def build_optimizer(config: TrainConfig, model: SRCNN) -> torch.optim.Optimizer:
+    early = list(model.conv1.parameters()) + list(model.conv2.parameters())
+    last = list(model.conv3.parameters())
+    if config.recipe == "paper":
+        # The paper: SGD with momentum 0.9, 1e-4 for the first two layers and 1e-5 for the last
+        # ("a smaller learning rate in the last layer is important for the network to converge").
+        return torch.optim.SGD(
+            [{"params": early, "lr": 1e-4}, {"params": last, "lr": 1e-5}], momentum=0.9
+        )
+    return torch.optim.Adam(
+        [
+            {"params": early, "lr": config.lr},
+            {"params": last, "lr": config.lr * config.last_layer_lr_ratio},
+        ]
+    )
+
+
+def lr_factor(config: TrainConfig, samples_done: int, total_samples: int) -> float:
+    """Multiplier on each group's base rate: constant for the paper, warm-up + cosine for fast."""
+    if config.recipe == "paper":
+        return 1.0
+    if samples_done < config.warmup_samples:
+        return (samples_done + config.batch) / config.warmup_samples
+    span = max(1, total_samples - config.warmup_samples)
+    progress = min(1.0, (samples_done - config.warmup_samples) / span)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def loss_fn(config: TrainConfig, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if config.recipe == "paper":
+        # Caffe's EuclideanLoss, which the paper's learning rates were tuned for:
+        # sum of squared errors / (2 * batch). A per-pixel mean would shrink the gradient ~150x.
+        return ((output - target) ** 2).sum() / (2 * output.shape[0])
+    return F.mse_loss(output, target)
+
+
+def batch_indices(seed: int, step: int, batch: int, count: int, cache: dict) -> np.ndarray:
+    """Indices of the sub-images of ``step``: epoch-wise permutations derived from the seed."""
+    flat = np.arange(step * batch, (step + 1) * batch)
+    epochs, positions = flat // count, flat % count
+    picked = np.empty(batch, dtype=np.int64)
+    for epoch in np.unique(epochs):
+        if epoch not in cache:
+            cache.clear()  # keep one or two epochs, not all of them
+            cache[epoch] = np.random.default_rng([seed, int(epoch)]).permutation(count)
+        mask = epochs == epoch
+        picked[mask] = cache[epoch][positions[mask]]
+    return picked
+
+
+def augment(seed: int, step: int, inputs: torch.Tensor, targets: torch.Tensor):
+    """One of the 8 flips/rotations for the whole batch, chosen from (seed, step)."""
+    choice = int(np.random.default_rng([seed, step, 7]).integers(8))
+    if choice & 4:
+        inputs, targets = inputs.flip(-1), targets.flip(-1)
+    rotations = choice & 3
+    if rotations:
+        inputs = torch.rot90(inputs, rotations, (-2, -1))
+        targets = torch.rot90(targets, rotations, (-2, -1))
+    return inputs.contiguous(), targets.contiguous()
+
+
+def validation_pairs(config: TrainConfig):
+    if not config.val_dir:
+        return []
+    folder = Path(config.val_dir)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    luma = "ycbcr" if config.channels == 1 else None
+    return [make_pair(p.stem, load_uint8(p), config.scale, luma) for p in files]
+
+
+@torch.no_grad()
+def validate(model: SRCNN, pairs, scale: int, channels: int) -> float | None:
+    """Mean PSNR with the eval protocol (replicate padding, uint8 rounding, shave by scale)."""
+    if not pairs:
+        return None
+    model.eval()
+    scores = []
+    for pair in pairs:
+        plane = pair.bicubic
+        if channels == 1:
+            tensor = torch.from_numpy(plane[None, None].astype(np.float32))
+        else:
+            rgb = plane if plane.ndim == 3 else np.repeat(plane[:, :, None], 3, axis=2)
+            tensor = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32).copy())
+        out = model(tensor, padded=True)[0].numpy()
+        out = out[0] if channels == 1 else out.transpose(1, 2, 0)
+        truth = pair.ground_truth
+        if channels == 3 and truth.ndim == 2:
+            truth = np.repeat(truth[:, :, None], 3, axis=2)
+        scores.append(psnr(shave(truth, scale), shave(quantize_uint8(out), scale)))
+    model.train()
+    return float(np.mean(scores))
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)  # never leave a half-written checkpoint behind
+
+
+def load_checkpoint(path: Path) -> dict:
+    if not path.exists():
+        raise TrainingError(f"no checkpoint to resume at {path}")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    max_steps: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Run (or resume) training until the sample budget is spent, or ``max_steps`` this call."""
+    if config.recipe not in RECIPES:
+        raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
+    run_dir = Path(config.out)
+    checkpoint_path = run_dir / CHECKPOINT
+    state = load_checkpoint(checkpoint_path) if resume else None
+    if state is not None:
+        config = TrainConfig(**state["config"])  # the run's own settings win over new flags
+    elif checkpoint_path.exists():
+        raise TrainingError(f"{run_dir} already holds a run; pass --resume or choose another --out")
+    if not config.train_dirs:
+        raise TrainingError("give at least one --train-dir")
+    if config.samples <= 0 and config.minutes <= 0:
+        raise TrainingError("give a budget: --samples N or --minutes M")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = torch.device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
+
+    # --- data: cached sub-image pairs; the fingerprint ties checkpoints to their data ---
+    inputs, targets, data_key = load_subimages(
+        config.train_dirs, config.scale, config.channels, config.patch, config.stride
+    )
+    inputs, targets = np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
+    count = len(inputs)
+    if state is not None and state["data_fingerprint"] != data_key:
+        raise TrainingError("the training data changed since this run started; cannot resume")
+    crop = config.shrink  # valid convolutions: the loss sees the centre only
+
+    # --- model and optimiser ---
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    model = build_model(config)
+    if config.recipe == "paper":
+        model.paper_init()
+    if state is None and config.init:
+        source = load_checkpoint(Path(config.init))
+        model.load_state_dict(source["model"])
+    model.to(device)
+    optimizer = build_optimizer(config, model)
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    step, samples_done, wall_s, log_rows = 0, 0, 0.0, []
+    total_samples = config.samples
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, samples_done = state["step"], state["samples"]
+        wall_s, total_samples, log_rows = state["wall_s"], state["total_samples"], state["log"]
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(state["python_rng"])
+
+    pairs = validation_pairs(config)
+
+    def snapshot() -> dict:
+        return {
+            "format": "srcnn-cli checkpoint 1",
+            "config": config.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "samples": samples_done,
+            "total_samples": total_samples,
+            "wall_s": wall_s,
+            "log": log_rows,
+            "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+            "data_fingerprint": data_key,
+            "data": {"dirs": config.train_dirs, "subimages": count},
+            "cpu": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+        }
+
+    started = time.monotonic() - wall_s
+    last_eval = last_save = time.monotonic()
+    probe_start: tuple[float, int] | None = None
+    perm_cache: dict = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_samples or None, initial=samples_done, unit="img", smoothing=0.05)
+    steps_this_call = 0
+    running_loss = None
+    interrupted = False
+    try:
+        while total_samples <= 0 or samples_done < total_samples:
+            if max_steps is not None and steps_this_call >= max_steps:
+                interrupted = True
+                break
+            picked = batch_indices(config.seed, step, config.batch, count, perm_cache)
+            picked.sort()  # sorted gathers are faster and the batch order does not matter
+            x = torch.from_numpy(inputs[picked])
+            y = torch.from_numpy(targets[picked])
+            if config.augment:
+                x, y = augment(config.seed, step, x, y)
+            y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
+            x, y = x.to(device), y.to(device)
+
+            factor = lr_factor(config, samples_done, total_samples or 10**12)
+            for group, base in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = base * factor
+            loss = loss_fn(config, model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+            step += 1
+            steps_this_call += 1
+            samples_done += config.batch
+            value = float(loss.detach())
+            running_loss = value if running_loss is None else 0.98 * running_loss + 0.02 * value
+            now = time.monotonic()
+            wall_s = now - started
+
+            # --minutes: after a short probe, fix the sample budget so the schedule is known.
+            if total_samples <= 0:
+                if probe_start is None and step >= 5:
+                    probe_start = (now, samples_done)
+                elif probe_start is not None and now - probe_start[0] > 20:
+                    rate = (samples_done - probe_start[1]) / (now - probe_start[0])
+                    remaining = config.minutes * 60 - wall_s
+                    total_samples = samples_done + max(config.batch, int(rate * remaining))
+                    if bar is not None:
+                        bar.total = total_samples
+            if bar is not None:
+                bar.update(config.batch)
+                bar.set_postfix(loss=f"{running_loss:.3g}")
+
+            due_eval = now - last_eval >= config.eval_every_s
+            finishing = total_samples > 0 and samples_done >= total_samples
+            if due_eval or finishing or step == 1:
+                val = validate(model, pairs, config.scale, config.channels) if (due_eval or finishing) else None
+                log_rows.append(
+                    {"step": step, "samples": samples_done, "wall_s": round(wall_s, 1),
+                     "loss": running_loss, "lr": base_lrs[0] * factor, "val_psnr": val}
+                )
+                write_log(run_dir, log_rows)
+                last_eval = now if due_eval else last_eval
+                if bar is not None and val is not None:
+                    bar.set_postfix(loss=f"{running_loss:.3g}", val_psnr=f"{val:.2f}")
+            if now - last_save >= config.checkpoint_every_s:
+                save_checkpoint(checkpoint_path, snapshot())
+                last_save = now
+    except KeyboardInterrupt:
+        interrupted = True  # Ctrl-C: save what we have; --resume continues from here
+    finally:
+        if bar is not None:
+            bar.close()
+        save_checkpoint(checkpoint_path, snapshot())
+    val = next((r["val_psnr"] for r in reversed(log_rows) if r["val_psnr"] is not None), None)
+    if not interrupted:
+        from ..plot import convergence_plot
+
+        convergence_plot(run_dir, log_rows, config)
+    return TrainResult(run_dir, step, samples_done, wall_s, val, finished=not interrupted)
+
+
+def write_log(run_dir: Path, rows: list[dict]) -> None:
+    partial = run_dir / (LOG + ".partial")
+    with open(partial, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, run_dir / LOG)
