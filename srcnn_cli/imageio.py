@@ -142,8 +142,9 @@ def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
     if pixels.dtype == np.uint16:
         if mode != "L":
             raise UnsupportedImage("Pillow cannot hold 16-bit colour images; use numpy arrays")
-        return Image.fromarray(pixels.astype("<u2"), mode="I;16")
-    return Image.fromarray(np.ascontiguousarray(pixels), mode=mode)
+        return Image.fromarray(np.ascontiguousarray(pixels.astype("<u2")))  # mode I;16
+    image = Image.fromarray(np.ascontiguousarray(pixels))
+    return image if image.mode == mode else image.convert(mode)
 
 
 def image_size(path) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -65,7 +66,10 @@ class LoadedModel:
 
 
 def weights_dir() -> Path:
-    """The folder of bundled weights: inside the installed package, else the source tree."""
+    """The folder of bundled weights: $SRCNN_WEIGHTS_DIR, the installed package, or the source tree."""
+    override = os.environ.get("SRCNN_WEIGHTS_DIR")
+    if override:
+        return Path(override).expanduser()
     try:
         return Path(str(resources.files("srcnn_cli.weights")))
     except ModuleNotFoundError:

@@ -1,0 +1,188 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from srcnn_cli import __version__
+from srcnn_cli.cli import cli
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def make_images(folder: Path, names, size=(24, 18)):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(folder / name)
+    return folder
+
+
+def test_version(runner):
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output == f"srcnn, version {__version__}\n"
+
+
+def test_single_file_default_name(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["photo.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model)])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "photo_x2.png") as out:
+        assert out.size == (48, 36)
+    assert "1 upscaled, 0 skipped, 0 failed" in result.output
+    # running again skips the existing output; --overwrite redoes it
+    again = runner.invoke(cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model)])
+    assert again.exit_code == 0 and "output exists (use --overwrite)" in again.output
+    forced = runner.invoke(cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model), "--overwrite"])
+    assert forced.exit_code == 0 and "1 upscaled" in forced.output
+
+
+def test_explicit_output_and_format(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["in.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in.png"), "-m", str(identity_model), "-o", str(tmp_path / "out.jpg"), "--quality", "80"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert out.format == "JPEG" and out.size == (72, 54)
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in.png"), "-m", str(identity_model), "-f", "webp", "-q"])
+    assert result.exit_code == 0 and result.output == ""
+    assert (tmp_path / "in_x3.webp").exists()
+
+
+def test_folder_needs_output_folder(runner, tmp_path, identity_model):
+    make_images(tmp_path / "in", ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-m", str(identity_model)])
+    assert result.exit_code == 2
+    assert "Error: a folder input needs an output folder: add -o OUT_DIR" in result.output
+
+
+def test_folder_recursive_mirrors_tree(runner, tmp_path, identity_model):
+    source = make_images(tmp_path / "in", ["a.png", "b.jpg"])
+    make_images(source / "sub dir", ["c ü.png"])
+    (source / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["upscale", str(source), "-o", str(out), "-r", "-s", "2", "-m", str(identity_model), "--suffix", "_big"])
+    assert result.exit_code == 0, result.output
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "a_big.png", "b_big.jpg", "sub dir/c ü_big.png"]
+    assert f"skipped {source / 'notes.txt'}: not an image" in result.output
+    assert "3 upscaled, 1 skipped, 0 failed" in result.output
+
+
+def test_glob_inputs(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png", "b.png", "c.bmp"])
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "*.png"), "-o", str(out), "-m", str(identity_model)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_x3.png", "b_x3.png"]
+
+
+def test_bad_files_fail_one_by_one(runner, tmp_path, identity_model):
+    folder = make_images(tmp_path / "in", ["good.png"])
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "fake.jpg").write_text("this is text")
+    data = (folder / "good.png").read_bytes()
+    (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    make_images(folder, ["huge.png"], size=(300, 300))
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["upscale", str(folder), "-o", str(out), "-m", str(identity_model), "--max-pixels", "10000"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"Error: {folder / 'empty.png'}: empty file (0 bytes)" in lines
+    assert f"Error: {folder / 'fake.jpg'}: not an image, or a format that cannot be read" in lines
+    assert any(line.startswith(f"Error: {folder / 'truncated.png'}: truncated or corrupt image") for line in lines)
+    assert f"Error: {folder / 'huge.png'}: 300x300 is 90,000 pixels, over the limit of 10,000 (raise it with --max-pixels)" in lines
+    assert "1 upscaled, 0 skipped, 4 failed" in lines
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["good_x3.png"]
+
+
+def test_missing_input_is_reported_and_others_go_on(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), str(tmp_path / "nope.png"), "-o", str(tmp_path / "out"), "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert f"Error: {tmp_path / 'nope.png'}: no such file or folder" in result.output
+    assert "1 upscaled, 0 skipped, 1 failed" in result.output
+
+
+def test_input_is_never_overwritten(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    before = (tmp_path / "a.png").read_bytes()
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--suffix", "", "-m", str(identity_model)])
+    assert result.exit_code == 2 and "would overwrite its input" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.png"), "-m", str(identity_model)])
+    assert result.exit_code == 2
+    assert (tmp_path / "a.png").read_bytes() == before
+
+
+def test_alpha_into_jpeg_is_an_error(runner, tmp_path, identity_model):
+    Image.fromarray(np.zeros((10, 10, 4), np.uint8)).save(tmp_path / "t.png")
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "t.png"), "-m", str(identity_model), "-f", "jpg"])
+    assert result.exit_code == 1
+    assert "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png)" in result.output
+    assert not (tmp_path / "t_x3.jpg").exists()
+
+
+def test_model_errors(runner, tmp_path, identity_model, bundled_weights):
+    make_images(tmp_path, ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(tmp_path / "none.onnx")])
+    assert result.exit_code == 1 and f"Error: model file not found: {tmp_path / 'none.onnx'}" in result.output
+    (tmp_path / "bad.onnx").write_bytes(b"garbage")
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(tmp_path / "bad.onnx")])
+    assert result.exit_code == 1 and f"Error: cannot load {tmp_path / 'bad.onnx'}" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-1-5"])
+    assert result.exit_code == 1 and "Error: no bundled model 9-1-5 at x3 (y); available: 9-5-5_x2" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--device", "tpu"])
+    assert result.exit_code == 1 and "Error: unknown device 'tpu'" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "5"])
+    assert result.exit_code == 2
+
+
+def test_models_listing(runner, bundled_weights):
+    result = runner.invoke(cli, ["models", "--json"])
+    assert result.exit_code == 0
+    entries = json.loads(result.output)
+    assert [e["name"] for e in entries] == ["9-5-5_x2", "9-5-5_x3", "9-5-5_x4"]
+    for entry in entries:
+        assert {"name", "arch", "n1", "n2", "scale", "channels", "path", "sha256", "psnr"} <= set(entry)
+        assert Path(entry["path"]).is_absolute() and Path(entry["path"]).is_file()
+    table = runner.invoke(cli, ["models"])
+    assert table.exit_code == 0 and "9-5-5_x3" in table.output
+
+
+def test_python_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "srcnn_cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"srcnn, version {__version__}"
+
+
+def test_kill_minus_nine_leaves_no_half_written_output(tmp_path, identity_model):
+    """A batch killed at any moment leaves only complete outputs; a rerun finishes the rest."""
+    source = make_images(tmp_path / "in", [f"img{i:02d}.png" for i in range(12)], size=(300, 240))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(source), "-o", str(out), "-m", str(identity_model), "-q"]
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 3:
+            break
+        time.sleep(0.01)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for path in out.iterdir():
+        if path.suffix == ".png":
+            with Image.open(path) as image:
+                image.load()  # a complete, decodable file
+                assert image.size == (900, 720)
+    rerun = subprocess.run(command, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"img{i:02d}_x3.png" for i in range(12)]

@@ -1,0 +1,128 @@
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from srcnn_cli.errors import UnsupportedImage
+from srcnn_cli.imageio import (
+    encode_image, format_for, partial_path, read_image, remove_stale_partials, write_image,
+)
+
+
+def save(path, image: Image.Image, **options):
+    image.save(path, **options)
+    return path
+
+
+def test_modes_are_normalised(tmp_path, rgb_image):
+    rgb = Image.fromarray(rgb_image)
+    assert read_image(save(tmp_path / "a.png", rgb)).mode == "RGB"
+    assert read_image(save(tmp_path / "l.png", rgb.convert("L"))).pixels.ndim == 2
+    assert read_image(save(tmp_path / "b.png", rgb.convert("1"))).mode == "L"
+    assert read_image(save(tmp_path / "la.png", rgb.convert("LA"))).mode == "LA"
+    palette = rgb.convert("P")
+    assert read_image(save(tmp_path / "p.png", palette)).mode == "RGB"
+    assert read_image(save(tmp_path / "pt.png", palette, transparency=0)).mode == "RGBA"
+    cmyk = read_image(save(tmp_path / "c.jpg", rgb.convert("CMYK")))
+    assert cmyk.mode == "RGB" and cmyk.notes == ["converted CMYK to RGB"]
+
+
+def test_16bit_is_kept(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 65536, (9, 11), dtype=np.uint16)
+    colour = rng.integers(0, 65536, (9, 11, 3), dtype=np.uint16)
+    for name, pixels in [("g.png", gray), ("c.png", colour), ("c.tif", colour), ("g.tif", gray)]:
+        cv2.imwrite(str(tmp_path / name), pixels if pixels.ndim == 2 else pixels[:, :, ::-1])
+        decoded = read_image(tmp_path / name)
+        assert decoded.pixels.dtype == np.uint16, name
+        np.testing.assert_array_equal(decoded.pixels, pixels)
+        out = tmp_path / f"out_{name}"
+        write_image(out, decoded.pixels)
+        np.testing.assert_array_equal(read_image(out).pixels, pixels)
+    # an 8-bit image whose values happen to be small stays 8-bit: dtype decides, not values
+    Image.fromarray(np.full((4, 4), 3, np.uint8)).save(tmp_path / "dark.png")
+    assert read_image(tmp_path / "dark.png").pixels.dtype == np.uint8
+
+
+def test_exif_orientation_applied_and_reset(tmp_path, rgb_image):
+    image = Image.fromarray(rgb_image)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    exif[0x010F] = "TestCam"
+    path = save(tmp_path / "o.jpg", image, exif=exif.tobytes(), quality=95)
+    decoded = read_image(path)
+    assert decoded.pixels.shape[:2] == (41, 30)
+    out = tmp_path / "o_out.jpg"
+    write_image(out, decoded.pixels, exif=decoded.exif)
+    with Image.open(out) as written:
+        assert written.getexif()[0x0112] == 1
+        assert written.getexif()[0x010F] == "TestCam"
+
+
+def test_icc_profile_kept(tmp_path, rgb_image):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = save(tmp_path / "i.png", Image.fromarray(rgb_image), icc_profile=profile)
+    decoded = read_image(path)
+    assert decoded.icc_profile == profile
+    for name in ("x.png", "x.jpg", "x.webp", "x.tif"):
+        write_image(tmp_path / name, decoded.pixels, icc_profile=decoded.icc_profile)
+        with Image.open(tmp_path / name) as written:
+            assert written.info.get("icc_profile") == profile, name
+
+
+def test_16bit_png_keeps_metadata(tmp_path):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    pixels = np.full((5, 6, 3), 40000, np.uint16)
+    write_image(tmp_path / "d.png", pixels, icc_profile=profile)
+    with Image.open(tmp_path / "d.png") as written:
+        assert written.info.get("icc_profile") == profile
+    assert read_image(tmp_path / "d.png").pixels.dtype == np.uint16
+
+
+def test_bad_files(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(UnsupportedImage, match=r"empty file \(0 bytes\)"):
+        read_image(tmp_path / "empty.png")
+    (tmp_path / "text.png").write_text("hello")
+    with pytest.raises(UnsupportedImage, match="not an image"):
+        read_image(tmp_path / "text.png")
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 7).save(buffer, "PNG")
+    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[:60])
+    with pytest.raises(UnsupportedImage, match="truncated or corrupt"):
+        read_image(tmp_path / "cut.png")
+    Image.fromarray(np.zeros((20, 30), np.uint8)).save(tmp_path / "big.png")
+    with pytest.raises(UnsupportedImage, match="30x20 is 600 pixels, over the limit of 500"):
+        read_image(tmp_path / "big.png", max_pixels=500)
+    with pytest.raises(UnsupportedImage, match="no such file"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_output_formats(tmp_path):
+    assert format_for("a.JPG") == "JPEG" and format_for("a.png", "tiff") == "TIFF"
+    with pytest.raises(UnsupportedImage, match="use -f png"):
+        format_for("a.xyz")
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    with pytest.raises(UnsupportedImage, match="JPEG cannot store transparency: write PNG"):
+        encode_image(rgba, "JPEG")
+    notes = []
+    encode_image(np.zeros((4, 4, 3), np.uint16), "JPEG", notes=notes)
+    assert "reduced the 16-bit result to 8 bits" in notes[0]
+    assert encode_image(np.zeros((4, 4, 2), np.uint8), "BMP")[:2] == b"BM"
+
+
+def test_atomic_write_and_stale_partials(tmp_path):
+    target = tmp_path / "out.png"
+    write_image(target, np.zeros((3, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+    # a partial from a process that no longer exists is removed; ours is kept
+    dead = tmp_path / ".other.png.999999999.srcnn-partial"
+    dead.write_bytes(b"half")
+    mine = partial_path(tmp_path / "mine.png")
+    mine.write_bytes(b"half")
+    assert remove_stale_partials(tmp_path) == [dead]
+    assert mine.exists() and mine.name.startswith(".") and str(os.getpid()) in mine.name

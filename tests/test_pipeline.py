@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from srcnn_cli import Upscaler
+from srcnn_cli.color import rgb2ycbcr, ycbcr2rgb
+from srcnn_cli.errors import ModelError, UnsupportedImage
+from srcnn_cli.resize import imresize
+
+
+def bicubic_reference(image: np.ndarray, scale: int, peak: float) -> np.ndarray:
+    """Plain bicubic in YCbCr, the way the pipeline must come out with an identity network."""
+    values = image.astype(np.float64) / peak
+    if values.ndim == 3 and values.shape[2] >= 3:
+        colour = ycbcr2rgb(imresize(rgb2ycbcr(values[:, :, :3]), scale))
+        if values.shape[2] == 4:
+            colour = np.concatenate([colour, imresize(values[:, :, 3:], scale)], axis=2)
+    else:
+        colour = imresize(values, scale)
+    return np.floor(np.clip(colour, 0, 1) * peak + 0.5)
+
+
+def test_identity_network_gives_plain_bicubic_rgb(identity_model, rgb_image):
+    upscaler = Upscaler(str(identity_model), scale=3, tile=0)
+    out = upscaler.upscale(rgb_image)
+    assert out.shape == (90, 123, 3) and out.dtype == np.uint8
+    reference = bicubic_reference(rgb_image, 3, 255)
+    # float32 in the pipeline vs float64 here: at most one level, and almost never
+    diff = np.abs(out.astype(int) - reference)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.002
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_identity_gray_rgba_and_16bit(identity_model, rgb_image, scale):
+    upscaler = Upscaler(str(identity_model), scale=scale)
+    gray = rgb_image[:, :, 1]
+    out = upscaler.upscale(gray)
+    assert out.shape == (30 * scale, 41 * scale) and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - bicubic_reference(gray, scale, 255)).max() <= 1
+
+    rgba = np.dstack([rgb_image, rgb_image[:, :, 0]])
+    out = upscaler.upscale(rgba)
+    assert out.shape[2] == 4
+    assert np.abs(out.astype(int) - bicubic_reference(rgba, scale, 255)).max() <= 1
+
+    deep = rgb_image.astype(np.uint16) * 257 + 100
+    out = upscaler.upscale(deep)
+    assert out.dtype == np.uint16
+    assert np.abs(out.astype(np.int64) - bicubic_reference(deep, scale, 65535)).max() <= 2
+
+
+def test_rgb_model(identity_rgb_model, rgb_image):
+    upscaler = Upscaler(str(identity_rgb_model), scale=2, tile=0)
+    assert upscaler.channels == "rgb"
+    out = upscaler.upscale(rgb_image)
+    reference = np.floor(np.clip(imresize(rgb_image / 255.0, 2), 0, 1) * 255 + 0.5)
+    assert np.abs(out.astype(int) - reference).max() <= 1
+    with pytest.raises(ModelError, match="--channels y needs a 1-channel model"):
+        Upscaler(str(identity_rgb_model), scale=2, channels="y")
+
+
+@pytest.mark.parametrize("tile", [16, 24, 40, 64])
+def test_tiled_equals_untiled(random_model, rgb_image, tile):
+    whole = Upscaler(str(random_model), scale=3, tile=0).upscale(rgb_image)
+    tiled = Upscaler(str(random_model), scale=3, tile=tile).upscale(rgb_image)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_tiles_are_reported(random_model, rgb_image):
+    seen = []
+    Upscaler(str(random_model), scale=2, tile=20).upscale(rgb_image, on_tile=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] == len(seen) > 1
+
+
+def test_pil_in_pil_out(identity_model, rgb_image):
+    upscaler = Upscaler(str(identity_model), scale=2)
+    for mode in ("RGB", "L", "RGBA", "LA"):
+        image = Image.fromarray(rgb_image).convert(mode)
+        out = upscaler.upscale(image)
+        assert isinstance(out, Image.Image) and out.mode == mode and out.size == (82, 60)
+    with pytest.raises(TypeError):
+        upscaler.upscale([[1, 2], [3, 4]])
+
+
+def test_bad_arrays(identity_model):
+    upscaler = Upscaler(str(identity_model), scale=2)
+    with pytest.raises(UnsupportedImage):
+        upscaler.upscale(np.zeros((4, 4, 5), np.uint8))
+    with pytest.raises(UnsupportedImage):
+        upscaler.upscale(np.zeros((4, 4), np.int32))
+
+
+def test_bundled_default(bundled_weights, rgb_image):
+    upscaler = Upscaler(scale=2)
+    assert upscaler.model.info.name == "9-5-5_x2"
+    assert upscaler.upscale(rgb_image).shape == (60, 82, 3)
