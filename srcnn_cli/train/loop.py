@@ -249,7 +249,8 @@ def train(
 
         bar = tqdm(total=total_samples or None, initial=samples_done, unit="img", smoothing=0.05)
     steps_this_call = 0
-    running_loss = None
+    running_loss = None  # smoothed, for the progress bar
+    interval_losses: list[float] = []  # since the last log row, whose mean is logged
     interrupted = False
     try:
         while total_samples <= 0 or samples_done < total_samples:
@@ -278,6 +279,7 @@ def train(
             samples_done += config.batch
             value = float(loss.detach())
             running_loss = value if running_loss is None else 0.98 * running_loss + 0.02 * value
+            interval_losses.append(value)
             now = time.monotonic()
             wall_s = now - started
 
@@ -301,8 +303,9 @@ def train(
                 val = validate(model, pairs, config.scale, config.channels) if (due_eval or finishing) else None
                 log_rows.append(
                     {"step": step, "samples": samples_done, "wall_s": round(wall_s, 1),
-                     "loss": running_loss, "lr": base_lrs[0] * factor, "val_psnr": val}
+                     "loss": float(np.mean(interval_losses)), "lr": base_lrs[0] * factor, "val_psnr": val}
                 )
+                interval_losses = []
                 write_log(run_dir, log_rows)
                 last_eval = now if due_eval else last_eval
                 if bar is not None and val is not None:

@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from srcnn_cli.cli import cli
+from srcnn_cli.errors import DatasetNotFound
+from srcnn_cli.evaluate import evaluate, evaluate_dataset, find_dataset
+from srcnn_cli.paper import TABLES
+
+from .conftest import DATA, needs_data
+
+RESULT_KEYS = {"dataset", "scale", "luma", "model", "images", "psnr", "ssim", "bicubic_psnr",
+               "bicubic_ssim", "paper_psnr", "paper_bicubic_psnr", "per_image"}
+
+
+@pytest.fixture
+def folder(tmp_path, rgb_image):
+    path = tmp_path / "mine"
+    path.mkdir()
+    from srcnn_cli.resize import imresize
+
+    big = np.clip(imresize(rgb_image.astype(np.float64), 2), 0, 255).astype(np.uint8)
+    Image.fromarray(big).save(path / "a.png")
+    Image.fromarray(big[::-1]).save(path / "b.png")
+    Image.fromarray(big[:, :, 0]).save(path / "gray.png")
+    return path
+
+
+def test_identity_model_scores_like_bicubic(folder):
+    result = evaluate_dataset(folder, "mine", 3, lambda plane: plane, "identity")
+    assert result.images == 3 and result.luma == "ycbcr"
+    assert result.psnr == pytest.approx(result.bicubic_psnr) and result.ssim == pytest.approx(result.bicubic_ssim)
+    assert result.paper_psnr is None and [r.name for r in result.per_image] == ["a", "b", "gray"]
+    gray = evaluate_dataset(folder, "mine", 3, lambda plane: plane, "identity", luma="gray")
+    assert gray.luma == "gray" and gray.per_image[2].psnr == result.per_image[2].psnr  # gray used as is
+    assert gray.per_image[0].psnr != result.per_image[0].psnr
+
+
+def test_a_better_model_scores_higher(folder):
+    # "cheating" model that knows the truth is impossible; instead: a model that blurs scores lower
+    blur = evaluate_dataset(folder, "mine", 2, lambda p: (p + np.roll(p, 1, 0) + np.roll(p, 1, 1)) / 3, "blur")
+    assert blur.psnr < blur.bicubic_psnr
+
+
+def test_dataset_lookup(tmp_path, monkeypatch, folder):
+    assert find_dataset(str(folder)) == folder
+    monkeypatch.setenv("SRCNN_DATA", str(tmp_path))
+    (tmp_path / "Set5").mkdir()
+    assert find_dataset("Set5") == tmp_path / "Set5"
+    monkeypatch.delenv("SRCNN_DATA")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(DatasetNotFound, match="dataset Set14 not found .* Put its images in .*xdg/srcnn-cli/data/Set14"):
+        find_dataset("Set14", data_dir=str(tmp_path / "nowhere"))
+
+
+def test_cli_eval_json_and_csv(folder, identity_model, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", str(folder), "-s", "2,3", "-m", str(identity_model), "--json", "-",
+                                 "--csv", str(tmp_path / "rows.csv")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["protocol"] == "matlab" and len(report["results"]) == 2
+    for entry in report["results"]:
+        assert set(entry) == RESULT_KEYS
+        assert set(entry["per_image"][0]) == {"name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"}
+    assert len((tmp_path / "rows.csv").read_text().splitlines()) == 1 + 2 * 3
+    table = runner.invoke(cli, ["eval", str(folder), "-s", "3", "-m", str(identity_model), "--per-image",
+                                "--save-images", str(tmp_path / "saved")])
+    assert table.exit_code == 0 and "mine x3  (3 images, luma: ycbcr" in table.output and "gray" in table.output
+    assert len(list((tmp_path / "saved").iterdir())) == 3
+
+
+def test_cli_eval_errors(tmp_path, identity_model, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "Set5", "-m", str(identity_model), "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1 and result.output.startswith("Error: dataset Set5 not found")
+    result = runner.invoke(cli, ["eval", "Set5", "-s", "5"])
+    assert result.exit_code == 2 and "scales must be among 2, 3, 4" in result.output
+
+
+def test_convert_mat_cli(tmp_path):
+    from .test_models import authors_layout, write_mat
+
+    write_mat(tmp_path / "w.mat", authors_layout(np.random.default_rng(0)))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["convert-mat", str(tmp_path / "w.mat"), "-o", str(tmp_path / "w.onnx"), "-s", "3"])
+    assert result.exit_code == 0 and (tmp_path / "w.onnx").exists()
+    result = runner.invoke(cli, ["convert-mat", str(tmp_path / "none.mat"), "-o", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 1 and "Error: no such file" in result.output
+    (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + b" " * 200)
+    result = runner.invoke(cli, ["convert-mat", str(tmp_path / "bad.mat"), "-o", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+
+
+# --- the paper's tables, with the authors' weights (needs ../shared/data) --------------------
+AUTHORS = DATA / "srcnn_v1" / "9-5-5_imagenet"
+# The issue's acceptance: Set5 36.66 / 32.75 / 30.48-30.49, Set14 32.45 / 29.29-29.30 / 27.50.
+ACCEPT = {("Set5", 2): (36.66,), ("Set5", 3): (32.75,), ("Set5", 4): (30.48, 30.49),
+          ("Set14", 2): (32.45,), ("Set14", 3): (29.29, 29.30), ("Set14", 4): (27.50,)}
+
+
+@pytest.fixture(scope="module")
+def named_results():
+    if not (DATA / "test" / "Set5").is_dir():
+        pytest.skip(f"reference data not found at {DATA}")
+    return {
+        (r.dataset, r.scale): r
+        for scale in (2, 3, 4)
+        for r in evaluate(["Set5", "Set14"], [scale], model=str(AUTHORS / f"x{scale}.mat"), data_dir=str(DATA))
+    }
+
+
+@needs_data
+@pytest.mark.parametrize("key", sorted(ACCEPT))
+def test_authors_weights_reproduce_tables_2_and_3(named_results, key):
+    result = named_results[key]
+    assert any(abs(result.psnr - target) <= 0.01 for target in ACCEPT[key]), result.psnr
+    assert abs(result.bicubic_psnr - TABLES[key[0]][key[1]][0]) <= 0.01
+    assert abs(result.ssim - TABLES[key[0]][key[1]][3]) <= 0.0005
+    assert result.luma == "ycbcr" and result.paper_psnr == TABLES[key[0]][key[1]][1]
+
+
+@needs_data
+@pytest.mark.slow
+def test_authors_weights_reproduce_table_4_on_bsd200():
+    for scale in (2, 3, 4):
+        result = evaluate(["BSD200"], [scale], model=str(AUTHORS / f"x{scale}.mat"), data_dir=str(DATA))[0]
+        bicubic, srcnn = TABLES["BSD200"][scale][:2]
+        assert result.luma == "gray" and result.images == 200
+        assert abs(result.psnr - srcnn) <= 0.02, (scale, result.psnr)
+        assert abs(result.bicubic_psnr - bicubic) <= 0.02, (scale, result.bicubic_psnr)
+
+
+@needs_data
+def test_cli_reproduces_set5_x3(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "Set5", "-s", "3", "-m", str(AUTHORS / "x3.mat"), "--data-dir", str(DATA)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Set5 x3  (5 images, luma: ycbcr")
+    assert lines[2].split()[:2] == ["bicubic", "30.39"] and lines[3].split()[:2] == ["model", "32.75"]

@@ -1,0 +1,123 @@
+"""Training tests on tiny synthetic data: seconds, not minutes."""
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from srcnn_cli.cli import cli  # noqa: E402
+from srcnn_cli.train.config import TrainConfig  # noqa: E402
+from srcnn_cli.train.data import extract_patches, load_subimages  # noqa: E402
+from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint, train  # noqa: E402
+
+
+@pytest.fixture
+def tiny_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "train"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
+        Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(folder / f"t{i}.png")
+    return folder
+
+
+def tiny_config(data, out, **changes) -> TrainConfig:
+    settings = dict(arch="5-1-3", n1=8, n2=4, scale=3, train_dirs=[str(data)], patch=21, stride=9,
+                    batch=16, samples=16 * 12, warmup_samples=32, out=str(out), threads=1,
+                    eval_every_s=1e9, checkpoint_every_s=1e9)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def test_subimages_are_extracted_once_and_cached(tiny_data):
+    inputs, targets, key = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    # 48 x 48 images: windows at 0, 9, 18, 27 -> 16 per image
+    assert inputs.shape == (48, 1, 21, 21) and targets.shape == inputs.shape
+    again = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    assert again[2] == key and np.array_equal(again[0], inputs)
+    assert extract_patches(np.zeros((1, 5, 5), np.float32), 6, 1).shape == (0, 1, 6, 6)
+
+
+def test_resume_continues_exactly(tiny_data, tmp_path):
+    straight = train(tiny_config(tiny_data, tmp_path / "a"), progress=False)
+    assert straight.finished and straight.step == 12
+    stopped = train(tiny_config(tiny_data, tmp_path / "b"), max_steps=5, progress=False)
+    assert not stopped.finished and stopped.step == 5
+    resumed = train(tiny_config(tiny_data, tmp_path / "b"), resume=True, progress=False)
+    assert resumed.finished and resumed.step == 12
+    a = load_checkpoint(tmp_path / "a" / CHECKPOINT)["model"]
+    b = load_checkpoint(tmp_path / "b" / CHECKPOINT)["model"]
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-7)
+
+
+def test_checkpoint_describes_itself(tiny_data, tmp_path):
+    train(tiny_config(tiny_data, tmp_path / "run"), progress=False)
+    state = load_checkpoint(tmp_path / "run" / CHECKPOINT)
+    assert {"config", "model", "optimizer", "step", "samples", "torch_rng", "python_rng",
+            "data_fingerprint", "wall_s", "log"} <= set(state)
+    assert state["config"]["arch"] == "5-1-3" and state["samples"] == 16 * 12
+    assert (tmp_path / "run" / "log.csv").read_text().startswith("step,samples,wall_s,loss,lr,val_psnr")
+
+
+def test_paper_recipe_loss_falls(tiny_data, tmp_path):
+    config = tiny_config(tiny_data, tmp_path / "paper", recipe="paper", samples=16 * 60, augment=False)
+    train(config, progress=False)
+    state = load_checkpoint(tmp_path / "paper" / CHECKPOINT)
+    groups = state["optimizer"]["param_groups"]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-5] and all(g["momentum"] == 0.9 for g in groups)
+    weights = state["model"]["conv1.weight"]
+    assert 0 < float(weights.std()) < 0.01  # N(0, 0.001) init, barely moved
+    losses = [row["loss"] for row in state["log"]]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_validation_psnr_is_logged(tiny_data, tmp_path):
+    val = tmp_path / "val"
+    val.mkdir()
+    Image.open(tiny_data / "t0.png").save(val / "v.png")
+    result = train(tiny_config(tiny_data, tmp_path / "v", val_dir=str(val)), progress=False)
+    assert result.val_psnr is not None and 5 < result.val_psnr < 60
+    assert (tmp_path / "v" / "convergence.png").exists()
+
+
+def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
+    from srcnn_cli.models import load_manifest
+    from srcnn_cli.runtime import Session
+    from srcnn_cli.train.export import export_run
+    from srcnn_cli.train.loop import build_model
+
+    config = tiny_config(tiny_data, tmp_path / "e")
+    train(config, progress=False)
+    info = export_run(str(tmp_path / "e"), str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
+    assert info.default and info.name == "5-1-3_x3" and info.recipe["samples"] == 16 * 12
+    assert load_manifest(tmp_path / "w")[0].sha256 == info.sha256
+    model = build_model(config)
+    model.load_state_dict(load_checkpoint(tmp_path / "e" / CHECKPOINT)["model"])
+    x = np.random.default_rng(0).random((1, 1, 23, 37), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x), padded=True).numpy()
+    session = Session((tmp_path / "w" / info.file).read_bytes(), device="cpu")
+    np.testing.assert_allclose(session.run(x[0]), expected[0], atol=1e-5)
+    assert session.contract.metadata["srcnn.scale"] == "3"
+
+
+def test_cli_train_errors(tiny_data, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["train", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "give a budget: --samples N or --minutes M" in result.output
+    result = runner.invoke(cli, ["train", "--arch", "9-4-5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "three odd sizes" in result.output
+    args = ["train", "--arch", "5-1-3", "--n1", "8", "--n2", "4", "--patch", "21", "--stride", "9",
+            "--batch", "16", "--samples", "32", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r"),
+            "--weights-dir", str(tmp_path / "w"), "-q"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "exported 5-1-3_x3" in result.output and (tmp_path / "w" / "srcnn_5-1-3_x3.onnx").exists()
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and "already holds a run; pass --resume" in result.output
+    result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "Error: training folder not found" in result.output
