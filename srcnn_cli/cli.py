@@ -351,5 +351,58 @@ def export(run_dir, weights_dir, data_dir, eval_sets, train_command):
     click.echo(f"exported {info.name} to {info.path} ({info.psnr})")
 
 
+# --- bench -------------------------------------------------------------------------------------
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT") from None
+    if width < 16 or height < 16:
+        raise click.BadParameter("the size must be at least 16x16")
+    return width, height
+
+
+@cli.command()
+@click.option("-m", "--models", "model_list", default="9-1-5,9-3-5,9-5-5", show_default=True,
+              help="Comma-separated bundled names or .onnx/.mat files.")
+@click.option("-s", "--scale", type=click.IntRange(2, 4), default=3, show_default=True)
+@click.option("--size", default="1280x720", show_default=True, help="Output (network input) size, WIDTHxHEIGHT.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=0)
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set14 is, for the PSNR column.")
+@click.option("--no-psnr", is_flag=True, help="Skip the Set14 PSNR column.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write PSNR vs time (PNG).")
+@click.option("--json", "json_path", help="Write JSON to a file, or - for stdout.")
+@library_errors
+def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, plot_path, json_path):
+    """Time models (9-1-5 vs 9-5-5, ...) against this machine's FP32 peak."""
+    from .bench import bench as run_bench
+    from .bench import bench_plot
+
+    width, height = _size(size)
+    models = [m for m in model_list.split(",") if m]
+    report = run_bench(models, scale, (width, height), device, repeat, threads, False if no_psnr else data_dir)
+    if json_path != "-":
+        click.echo(f"device {report.device}, {width}x{height} at x{scale}, threads {report.threads or 'all'}, "
+                   f"FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})")
+        click.echo(f"{'model':<16} {'median ms':>10} {'best ms':>9} {'MP/s':>7} {'GFLOP/s':>8} {'of peak':>8} "
+                   f"{'end-to-end ms':>14} {'Set14 dB':>9}")
+        for r in report.results:
+            click.echo(f"{r.model:<16} {r.ms_median:>10.1f} {r.ms_best:>9.1f} {r.mpix_per_s:>7.2f} "
+                       f"{_num(r.gflops, 1):>8} {_num(r.peak_fraction, 2):>8} {r.end_to_end_ms:>14.1f} "
+                       f"{_num(r.set14_psnr):>9}")
+        click.echo(f"{'bicubic':<16} {report.bicubic_ms:>10.1f} {'':>9} {'':>7} {'':>8} {'':>8} {'':>14} "
+                   f"{_num(report.bicubic_set14_psnr):>9}")
+    if json_path:
+        text = json.dumps(report.to_json(), indent=2)
+        if json_path == "-":
+            click.echo(text)
+        else:
+            Path(json_path).write_text(text + "\n")
+    if plot_path:
+        bench_plot(report, plot_path)
+
+
 def main():
     cli(prog_name="srcnn")

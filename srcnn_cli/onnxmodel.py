@@ -85,9 +85,9 @@ def _node(op_type: str, inputs, outputs, name: str, attributes=()) -> bytes:
     return body
 
 
-def _value_info(name: str, channels: int) -> bytes:
-    dims = [_bytes_field(1, _str_field(2, "N")), _bytes_field(1, _int_field(1, channels)),
-            _bytes_field(1, _str_field(2, "H")), _bytes_field(1, _str_field(2, "W"))]
+def _value_info(name: str, dims_spec) -> bytes:
+    """A float32 tensor's name and shape; each dimension a fixed int or a symbolic name."""
+    dims = [_bytes_field(1, _int_field(1, d) if isinstance(d, int) else _str_field(2, d)) for d in dims_spec]
     shape = b"".join(dims)
     tensor_type = _int_field(1, _FLOAT) + _bytes_field(2, shape)
     return _str_field(1, name) + _bytes_field(2, _bytes_field(1, tensor_type))
@@ -134,19 +134,31 @@ def srcnn_onnx_bytes(layers: list[Layer], metadata: dict[str, str] | None = None
         if not is_last:
             nodes.append(_node("Relu", [conv_out], [f"relu{index}"], f"relu{index}"))
             current = f"relu{index}"
-    graph = b"".join(_bytes_field(1, n) for n in nodes)
-    graph += _str_field(2, "srcnn")
-    graph += b"".join(_bytes_field(5, t) for t in initializers)
-    graph += _bytes_field(11, _value_info("input", channels))
-    graph += _bytes_field(12, _value_info("output", channels))
     meta = {"srcnn.receptive_radius": str(receptive_radius(layers)), "srcnn.channels": str(channels)}
     meta.update(metadata or {})
+    shape = ["N", channels, "H", "W"]
+    return _model_bytes("srcnn", nodes, initializers, [("input", shape)], [("output", shape)], meta)
+
+
+def _model_bytes(name, nodes, initializers, inputs, outputs, metadata) -> bytes:
+    graph = b"".join(_bytes_field(1, n) for n in nodes)
+    graph += _str_field(2, name)
+    graph += b"".join(_bytes_field(5, t) for t in initializers)
+    graph += b"".join(_bytes_field(11, _value_info(n, dims)) for n, dims in inputs)
+    graph += b"".join(_bytes_field(12, _value_info(n, dims)) for n, dims in outputs)
     model = _int_field(1, IR_VERSION)
     model += _str_field(2, "srcnn-cli")
     model += _bytes_field(7, graph)
     model += _bytes_field(8, _str_field(1, "") + _int_field(2, OPSET))
-    model += b"".join(_bytes_field(14, _str_field(1, k) + _str_field(2, str(v))) for k, v in meta.items())
+    model += b"".join(_bytes_field(14, _str_field(1, k) + _str_field(2, str(v))) for k, v in metadata.items())
     return model
+
+
+def matmul_onnx_bytes(size: int) -> bytes:
+    """A single size x size float32 MatMul, for measuring the machine's FP32 peak."""
+    square = [size, size]
+    node = _node("MatMul", ["a", "b"], ["c"], "matmul")
+    return _model_bytes("matmul", [node], [], [("a", square), ("b", square)], [("c", square)], {})
 
 
 def identity_layers(filter_sizes=(9, 5, 5), n1: int = 64, n2: int = 32, channels: int = 1) -> list[Layer]:

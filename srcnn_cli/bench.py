@@ -1,0 +1,210 @@
+"""``srcnn bench``: speed of each model on this machine, against the machine's own FP32 peak.
+
+For each model: the model alone on one bicubic plane of ``size`` (tiled as ``upscale`` would),
+then end to end (decode PNG, bicubic, model, colour, encode PNG); the median and best of
+``repeat`` runs after a warm-up; GFLOP/s from the model's multiply-adds; and the fraction of the
+FP32 peak measured in the same run (the best large float32 matrix product through onnxruntime
+and numpy, whichever is faster). Optionally Set14 PSNR, for the paper's speed/quality plot.
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import ModelError
+from .models import CHANNEL_NAMES, resolve_model
+from .runtime import auto_tile, plan_tiles, raw_session
+
+
+@dataclass
+class BenchResult:
+    model: str
+    scale: int
+    ms_median: float
+    ms_best: float
+    mpix_per_s: float
+    gflops: float | None
+    peak_fraction: float | None
+    end_to_end_ms: float
+    set14_psnr: float | None
+
+
+@dataclass
+class BenchReport:
+    device: str
+    size: tuple[int, int]
+    threads: int
+    peak_gflops: float
+    peak_source: str
+    results: list[BenchResult]
+    bicubic_ms: float
+    bicubic_set14_psnr: float | None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["size"] = list(self.size)
+        return data
+
+
+def multiply_adds_per_pixel(metadata: dict) -> int | None:
+    """c n1 f1^2 + n1 n2 f2^2 + n2 c f3^2 (the paper's parameter count, biases aside)."""
+    try:
+        f1, f2, f3 = (int(v) for v in metadata["srcnn.arch"].split("-"))
+        n1, n2 = int(metadata["srcnn.n1"]), int(metadata["srcnn.n2"])
+        c = int(metadata.get("srcnn.channels", 1))
+    except (KeyError, ValueError):
+        return None
+    return c * n1 * f1 * f1 + n1 * n2 * f2 * f2 + n2 * c * f3 * f3
+
+
+def short_name(spec: str) -> str:
+    """``.../9-5-5_imagenet/x3.mat`` -> ``9-5-5_imagenet/x3.mat``: enough to tell files apart."""
+    from pathlib import Path
+
+    path = Path(spec)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _timed(function: Callable[[], object], repeat: int) -> list[float]:
+    function()  # warm-up: allocations, thread pools, caches
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat: int = 3) -> tuple[float, str]:
+    """Best FP32 GFLOP/s of a large matrix product: onnxruntime's MatMul vs numpy's BLAS."""
+    from .onnxmodel import matmul_onnx_bytes
+
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    flop = 2.0 * size**3
+    matmul = raw_session(matmul_onnx_bytes(size), device, threads)
+    candidates = {
+        "onnxruntime MatMul": min(_timed(lambda: matmul.run(None, {"a": a, "b": b}), repeat)),
+        "numpy matmul": min(_timed(lambda: a @ b, repeat)),
+    }
+    source, seconds = min(candidates.items(), key=lambda item: item[1])
+    return flop / seconds / 1e9, source
+
+
+def _synthetic_image(width: int, height: int) -> np.ndarray:
+    """Smooth colour content with texture: representative of photos, cheap to make."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    rng = np.random.default_rng(1)
+    planes = [0.5 + 0.25 * np.sin(x / (17 + 9 * c)) * np.cos(y / (23 + 5 * c)) for c in range(3)]
+    image = np.stack(planes, axis=2) + rng.normal(0, 0.03, (height, width, 3))
+    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=None):
+    from PIL import Image
+
+    from .pipeline import Upscaler
+
+    upscaler = Upscaler(spec, scale=scale, device=device, threads=threads, tile=tile)
+    session = upscaler.session
+    width, height = size
+    plane = np.random.default_rng(0).random((height, width), dtype=np.float32)
+    halo = session.contract.receptive_radius
+    tiles = plan_tiles(height, width, auto_tile(session.contract.channels, halo) if tile is None else tile, halo)
+    planes = np.repeat(plane[None], session.contract.channels, axis=0)
+
+    def model_only():
+        for t in tiles:
+            session.run(planes[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+
+    times = _timed(model_only, repeat)
+    low = _synthetic_image(max(1, width // scale), max(1, height // scale))
+    buffer = io.BytesIO()
+    Image.fromarray(low).save(buffer, "PNG")
+    encoded = buffer.getvalue()
+
+    def end_to_end():
+        with Image.open(io.BytesIO(encoded)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        out = upscaler.upscale(pixels)
+        Image.fromarray(out).save(io.BytesIO(), "PNG", compress_level=1)
+
+    e2e = _timed(end_to_end, max(1, repeat // 2))
+    median = statistics.median(times)
+    macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(session.contract.channels)})
+    gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
+    psnr = None
+    if data_dir is not False:
+        from .errors import DatasetNotFound
+        from .evaluate import evaluate_dataset, find_dataset, session_runner
+
+        try:
+            folder = find_dataset("Set14", data_dir)
+            psnr = evaluate_dataset(folder, "Set14", scale, session_runner(session), upscaler.model.source,
+                                    channels=session.contract.channels).psnr
+        except DatasetNotFound:
+            psnr = None
+    name = upscaler.model.info.name if upscaler.model.info else short_name(upscaler.model.source)
+    return session, BenchResult(name, scale, median * 1e3, min(times) * 1e3, width * height / median / 1e6,
+                                gflops, None, statistics.median(e2e) * 1e3, psnr)
+
+
+def bench(
+    models: list[str],
+    scale: int = 3,
+    size: tuple[int, int] = (1280, 720),
+    device: str = "cpu",
+    repeat: int = 5,
+    threads: int = 0,
+    data_dir: str | None | bool = None,
+) -> BenchReport:
+    """Time each model; ``data_dir=False`` skips the Set14 PSNR column."""
+    if not models:
+        raise ModelError("name at least one model to benchmark")
+    results, device_used = [], "cpu"
+    for spec in models:
+        session, result = bench_model(spec, scale, size, device, threads, repeat, data_dir=data_dir)
+        device_used = session.device
+        results.append(result)
+    peak, source = measure_peak(device_used, threads)
+    for result in results:
+        if result.gflops is not None:
+            result.peak_fraction = result.gflops / peak
+    # bicubic alone, for the speed/quality plot's reference point
+    from .pipeline import bicubic_window
+
+    width, height = size
+    low = np.random.default_rng(0).random((height // scale, width // scale, 1), dtype=np.float32)
+    bicubic_ms = statistics.median(
+        _timed(lambda: bicubic_window(low, scale, (0, low.shape[0] * scale), (0, low.shape[1] * scale)), repeat)) * 1e3
+    bicubic_psnr = None
+    if data_dir is not False:
+        from .errors import DatasetNotFound
+        from .evaluate import evaluate_dataset, find_dataset
+
+        try:
+            bicubic_psnr = evaluate_dataset(find_dataset("Set14", data_dir), "Set14", scale, lambda p: p, "bicubic").psnr
+        except DatasetNotFound:
+            pass
+    return BenchReport(device_used, (width, height), threads, peak, source, results, bicubic_ms, bicubic_psnr)
+
+
+def bench_plot(report: BenchReport, path) -> None:
+    """PSNR against milliseconds per image (the paper's Fig. 12), one point per model."""
+    from .plot import Figure, Series, render
+
+    series = [Series(r.model, [(r.ms_median, r.set14_psnr)], markers=True) for r in report.results
+              if r.set14_psnr is not None]
+    if report.bicubic_set14_psnr is not None:
+        series.append(Series("bicubic", [(report.bicubic_ms, report.bicubic_set14_psnr)], markers=True))
+    if not series:
+        raise ModelError("--plot needs Set14 PSNR: put Set14 where `srcnn eval` finds it")
+    w, h = report.size
+    render(Figure(f"Set14 x{report.results[0].scale}: PSNR vs time per {w}x{h} image ({report.device})",
+                  "milliseconds per image", "Set14 PSNR (dB)", series), path)

@@ -1,0 +1,50 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from srcnn_cli.bench import bench, multiply_adds_per_pixel
+from srcnn_cli.cli import cli
+from srcnn_cli.onnxmodel import srcnn_onnx_bytes
+
+from .conftest import random_layers
+
+JSON_KEYS = {"model", "scale", "ms_median", "ms_best", "mpix_per_s", "gflops", "peak_fraction", "end_to_end_ms", "set14_psnr"}
+
+
+def test_multiply_adds_match_the_papers_parameter_counts():
+    count = lambda arch, c=1: multiply_adds_per_pixel({"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32", "srcnn.channels": str(c)})
+    assert count("9-1-5") == 8032 and count("9-3-5") == 24416 and count("9-5-5") == 57184
+    assert multiply_adds_per_pixel({}) is None
+
+
+@pytest.fixture
+def small_model(tmp_path):
+    path = tmp_path / "small.onnx"
+    path.write_bytes(srcnn_onnx_bytes(random_layers(), {"srcnn.arch": "9-5-5", "srcnn.n1": "16", "srcnn.n2": "8"}))
+    return path
+
+
+def test_bench_report(small_model):
+    report = bench([str(small_model)], scale=2, size=(64, 48), repeat=2, data_dir=False)
+    assert report.device == "cpu" and report.peak_gflops > 0 and report.size == (64, 48)
+    (result,) = report.results
+    assert result.ms_best <= result.ms_median and result.end_to_end_ms > 0
+    assert result.gflops == pytest.approx(2 * (81 * 16 + 16 * 8 * 25 + 8 * 25) * 64 * 48 / result.ms_median / 1e6)
+    assert 0 < result.peak_fraction < 1.0  # above 1 would mean the peak was measured wrong
+    assert result.set14_psnr is None
+
+
+def test_bench_cli_json(small_model, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1",
+                                 "--no-psnr", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"device", "size", "threads", "peak_gflops", "results"} <= set(report)
+    assert report["size"] == [48, 32] and set(report["results"][0]) == JSON_KEYS
+    bad = runner.invoke(cli, ["bench", "--size", "12by7"])
+    assert bad.exit_code == 2 and "is not WIDTHxHEIGHT" in bad.output
+    plot = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
+                               "--plot", str(tmp_path / "p.png")])
+    assert plot.exit_code == 1 and "Error: --plot needs Set14 PSNR" in plot.output
