@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import SrcnnError, UnsupportedImage
+from .errors import SrcnnError
 from .imageio import (
     DEFAULT_MAX_PIXELS, EXTENSIONS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, format_for, read_image,
     remove_stale_partials, write_image,
@@ -194,9 +194,8 @@ def run_batch(
                 if options.fmt is None:
                     format_for(job.target)  # fail before spending time on the network
                 pixels = upscale(decoded.pixels, on_tile=on_tile)
-            except (SrcnnError, MemoryError) as exc:
-                message = "out of memory" if isinstance(exc, MemoryError) else str(exc)
-                finish(FileResult(job.source, job.target, "failed", message))
+            except Exception as exc:  # one bad file must not end the batch
+                finish(FileResult(job.source, job.target, "failed", describe(exc)))
                 continue
             if pending_write is not None:
                 finish(_collect(*pending_write))
@@ -209,5 +208,14 @@ def run_batch(
 def _collect(job: Job, future: Future) -> FileResult:
     try:
         return future.result()
-    except (SrcnnError, OSError) as exc:
-        return FileResult(job.source, job.target, "failed", str(exc))
+    except Exception as exc:
+        return FileResult(job.source, job.target, "failed", describe(exc))
+
+
+def describe(exc: Exception) -> str:
+    """Our own errors speak for themselves; anything else is named, without a traceback."""
+    if isinstance(exc, SrcnnError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller --tile)"
+    return f"unexpected {type(exc).__name__}: {exc}"

@@ -17,7 +17,6 @@ from typing import Callable
 import numpy as np
 
 from .errors import ModelError
-from .models import CHANNEL_NAMES, resolve_model
 from .runtime import auto_tile, plan_tiles, raw_session
 
 

@@ -13,7 +13,6 @@ Opset 17, IR version 8.
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
