@@ -124,10 +124,10 @@ def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np
         target = "LA" if mode == "La" else "RGBA"
         return np.array(image.convert(target)), target
     if mode == "F":
-        notes.append("converted 32-bit float gray to 16-bit")
+        # The type decides, not the values: float pixels are taken as 0..1, like our float API.
+        notes.append("converted 32-bit float gray (taken as 0..1) to 16-bit")
         values = np.array(image, dtype=np.float64)
-        top = values.max() if values.size and values.max() > 1.0 else 1.0
-        return np.clip(np.round(values / top * 65535), 0, 65535).astype(np.uint16), "L"
+        return np.clip(np.floor(values * 65535 + 0.5), 0, 65535).astype(np.uint16), "L"
     managed = _icc_to_srgb(image, "RGB")
     if managed is not None:
         notes.append(f"converted {mode} to RGB with its ICC profile")

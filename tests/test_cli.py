@@ -186,3 +186,12 @@ def test_kill_minus_nine_leaves_no_half_written_output(tmp_path, identity_model)
     rerun = subprocess.run(command, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(p.name for p in out.iterdir()) == [f"img{i:02d}_x3.png" for i in range(12)]
+
+
+def test_conversion_warnings_are_shown(runner, tmp_path, identity_model):
+    Image.fromarray(np.full((10, 12, 3), 90, np.uint8)).convert("CMYK").save(tmp_path / "c.jpg")
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "c.jpg"), "-m", str(identity_model)])
+    assert result.exit_code == 0
+    assert f"Warning: {tmp_path / 'c.jpg'}: converted CMYK to RGB" in result.output
+    with Image.open(tmp_path / "c_x3.jpg") as out:
+        assert out.mode == "RGB" and out.size == (36, 30)

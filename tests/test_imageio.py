@@ -126,3 +126,10 @@ def test_atomic_write_and_stale_partials(tmp_path):
     mine.write_bytes(b"half")
     assert remove_stale_partials(tmp_path) == [dead]
     assert mine.exists() and mine.name.startswith(".") and str(os.getpid()) in mine.name
+
+
+def test_float_gray_is_taken_as_unit_range(tmp_path):
+    Image.fromarray(np.array([[0.0, 0.5], [1.0, 2.0]], np.float32), mode="F").save(tmp_path / "f.tif")
+    decoded = read_image(tmp_path / "f.tif")
+    assert decoded.pixels.dtype == np.uint16 and decoded.pixels.tolist() == [[0, 32768], [65535, 65535]]
+    assert "taken as 0..1" in decoded.notes[0]
