@@ -121,3 +121,14 @@ def test_cli_train_errors(tiny_data, tmp_path):
     assert result.exit_code == 1 and "already holds a run; pass --resume" in result.output
     result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "Error: training folder not found" in result.output
+
+
+def test_minutes_budget_becomes_a_sample_budget(tiny_data, tmp_path):
+    import time
+
+    started = time.monotonic()
+    result = train(tiny_config(tiny_data, tmp_path / "m", samples=0, minutes=0.05), progress=False)
+    elapsed = time.monotonic() - started
+    state = load_checkpoint(tmp_path / "m" / CHECKPOINT)
+    assert result.finished and state["total_samples"] == result.samples > 0
+    assert elapsed < 20  # a 3-second budget, with room for a slow machine

@@ -242,6 +242,7 @@ def train(
     started = time.monotonic() - wall_s
     last_eval = last_save = time.monotonic()
     probe_start: tuple[float, int] | None = None
+    probe_seconds = min(20.0, max(0.5, config.minutes * 6.0))  # at most a tenth of the budget
     perm_cache: dict = {}
     bar = None
     if progress:
@@ -287,10 +288,11 @@ def train(
             if total_samples <= 0:
                 if probe_start is None and step >= 5:
                     probe_start = (now, samples_done)
-                elif probe_start is not None and now - probe_start[0] > 20:
+                elif probe_start is not None and now - probe_start[0] > probe_seconds:
                     rate = (samples_done - probe_start[1]) / (now - probe_start[0])
                     remaining = config.minutes * 60 - wall_s
-                    total_samples = samples_done + max(config.batch, int(rate * remaining))
+                    steps_left = max(1, int(rate * remaining) // config.batch)
+                    total_samples = samples_done + steps_left * config.batch
                     if bar is not None:
                         bar.total = total_samples
             if bar is not None:
