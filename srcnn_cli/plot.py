@@ -88,15 +88,23 @@ def render(figure: Figure, path, size=(900, 560)) -> Path:
     return path
 
 
-def convergence_plot(run_dir, log_rows: list[dict], config) -> Path | None:
-    """Validation PSNR against back-propagated samples, with reference levels when known."""
+def convergence_plot(run_dir, log_rows: list[dict], config, bicubic: float | None = None,
+                     paper: float | None = None) -> Path | None:
+    """Validation PSNR against back-propagated samples, with bicubic and paper levels (Fig. 10)."""
     points = [(r["samples"], r["val_psnr"]) for r in log_rows if r.get("val_psnr") is not None]
     if not points:
         return None
+    levels = []
+    if paper is not None:
+        levels.append(("paper", paper))
+    if bicubic is not None:
+        levels.append(("bicubic", bicubic))
+    colour = " RGB" if config.channels == 3 else ""
     figure = Figure(
-        title=f"SRCNN {config.arch} x{config.scale} ({config.recipe} recipe)",
+        title=f"SRCNN {config.arch} x{config.scale}{colour} ({config.recipe} recipe)",
         xlabel="back-propagated sub-images",
         ylabel="validation PSNR (dB)",
         series=[Series("srcnn train", points)],
+        hlines=levels,
     )
     return render(figure, Path(run_dir) / "convergence.png")

@@ -14,7 +14,7 @@ from ..errors import TrainingError
 from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
-from .loop import CHECKPOINT, build_model, load_checkpoint
+from .loop import CHECKPOINT, build_model, load_checkpoint, plot_run
 
 
 def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
@@ -78,6 +78,8 @@ def export_run(
     partial.write_bytes(data)
     os.replace(partial, folder / file_name)
     (run / "model.onnx").write_bytes(data)
+    if config.val_dir and Path(config.val_dir).is_dir():
+        plot_run(run, checkpoint["log"], config)
 
     scores: dict[str, float] = {}
     for dataset in eval_sets:

@@ -147,6 +147,48 @@ def validate(model: SRCNN, pairs, scale: int, channels: int) -> float | None:
     return float(np.mean(scores))
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | None]:
+    """(bicubic, paper) PSNR on the validation set, for the convergence plot."""
+    from ..paper import FILTER_SIZES_SET5_X3, RGB_MODEL_SET5_X3_RGB_PSNR, TABLES
+
+    if not pairs:
+        return None, None
+    scores = []
+    for pair in pairs:
+        truth = pair.ground_truth
+        bicubic = quantize_uint8(pair.bicubic)
+        scores.append(psnr(shave(truth, config.scale), shave(bicubic, config.scale)))
+    paper = None
+    if Path(config.val_dir).name == "Set5" and (config.n1, config.n2) == (64, 32):
+        if config.channels == 3:
+            paper = RGB_MODEL_SET5_X3_RGB_PSNR if (config.arch, config.scale) == ("9-1-5", 3) else None
+        elif config.arch == "9-5-5":
+            paper = TABLES["Set5"][config.scale][1]
+        elif config.scale == 3:
+            paper = FILTER_SIZES_SET5_X3.get(config.arch)
+    return float(np.mean(scores)), paper
+
+
+def plot_run(run_dir: Path, log_rows: list[dict], config: TrainConfig, pairs=None):
+    from ..plot import convergence_plot
+
+    pairs = validation_pairs(config) if pairs is None else pairs
+    bicubic, paper = reference_levels(config, pairs)
+    return convergence_plot(run_dir, log_rows, config, bicubic, paper)
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     partial = path.with_name(path.name + ".partial")
     torch.save(state, partial)
@@ -235,7 +277,7 @@ def train(
             "python_rng": random.getstate(),
             "data_fingerprint": data_key,
             "data": {"dirs": config.train_dirs, "subimages": count},
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_name(),
             "torch": torch.__version__,
         }
 
@@ -323,9 +365,7 @@ def train(
         save_checkpoint(checkpoint_path, snapshot())
     val = next((r["val_psnr"] for r in reversed(log_rows) if r["val_psnr"] is not None), None)
     if not interrupted:
-        from ..plot import convergence_plot
-
-        convergence_plot(run_dir, log_rows, config)
+        plot_run(run_dir, log_rows, config, pairs)
     return TrainResult(run_dir, step, samples_done, wall_s, val, finished=not interrupted)
 
 
