@@ -128,7 +128,14 @@ class Session:
         radius = metadata.get("srcnn.receptive_radius")
         radius = int(radius) if radius and radius.isdigit() else self._probe_radius(channels)
         probe = np.zeros((1, channels, 2 * radius + 3, 2 * radius + 5), np.float32)
-        out = self._run(probe)
+        try:
+            out = self._run(probe)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"{self.source}: cannot run on a {probe.shape[3]}x{probe.shape[2]} input "
+                f"(models must accept any height and width): {first}"
+            ) from None
         if out.shape != probe.shape:
             raise ModelError(
                 f"{self.source}: output shape {out.shape[1:]} differs from input shape "

@@ -66,3 +66,13 @@ def test_plan_tiles_cover_once():
 def test_auto_tile_follows_budget():
     small, large = auto_tile(1, 8, budget=64 * 2**20), auto_tile(1, 8, budget=512 * 2**20)
     assert 64 <= small < large
+
+
+def test_fixed_size_model_is_one_clear_error():
+    from srcnn_cli.onnxmodel import _model_bytes, _node
+
+    node = _node("Identity", ["input"], ["output"], "id")
+    fixed = _model_bytes("fixed", [node], [], [("input", [1, 1, 33, 33])], [("output", [1, 1, 33, 33])],
+                         {"srcnn.receptive_radius": "8"})
+    with pytest.raises(ModelError, match="models must accept any height and width"):
+        Session(fixed, device="cpu", source="fixed.onnx")
