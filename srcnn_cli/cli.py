@@ -285,6 +285,7 @@ def _need_torch():
 @click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
 @click.option("--init", type=click.Path(dir_okay=False), help="Start from this checkpoint's weights.")
+@click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=0)
@@ -295,7 +296,7 @@ def _need_torch():
 @click.option("-q", "--quiet", is_flag=True)
 @library_errors
 def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
-          stride, lr, init, resume, device, threads, seed, export, weights_dir, data_dir, quiet):
+          stride, lr, init, identity_init, resume, device, threads, seed, export, weights_dir, data_dir, quiet):
     """Train an SRCNN in PyTorch and export it to ONNX."""
     _need_torch()
     if not resume and not samples and not minutes:
@@ -309,7 +310,7 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
         arch=arch, scale=scale, channels=3 if channels == "rgb" else 1, n1=n1, n2=n2,
         train_dirs=[str(Path(d).resolve()) for d in train_dirs], val_dir=val_dir, patch=patch, stride=stride,
         recipe=recipe, batch=batch, samples=samples or 0, minutes=minutes or 0.0, lr=lr, seed=seed,
-        init=init, out=out, device=device, threads=threads,
+        init=init, identity_init=identity_init, out=out, device=device, threads=threads,
     )
     try:
         _ = config.filter_sizes  # parses --arch

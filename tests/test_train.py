@@ -132,3 +132,16 @@ def test_minutes_budget_becomes_a_sample_budget(tiny_data, tmp_path):
     state = load_checkpoint(tmp_path / "m" / CHECKPOINT)
     assert result.finished and state["total_samples"] == result.samples > 0
     assert elapsed < 20  # a 3-second budget, with room for a slow machine
+
+
+def test_identity_init_starts_at_bicubic():
+    from srcnn_cli.train.model import SRCNN
+
+    for channels in (1, 3):
+        model = SRCNN((9, 1, 5), 64, 32, channels)
+        model.identity_init()
+        x = torch.rand(2, channels, 30, 26) - 0.1  # bicubic overshoots below 0: kept by the x/-x carry
+        with torch.no_grad():
+            torch.testing.assert_close(model(x, padded=True), x, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="n1 and n2 of at least 6"):
+        SRCNN((9, 1, 5), 4, 4, 3).identity_init()

@@ -32,6 +32,7 @@ class TrainConfig:
     warmup_samples: int = 20_000
     seed: int = 0
     init: str | None = None  # checkpoint to start from (e.g. x3 weights for an x2 run)
+    identity_init: bool = False  # start as an exact identity (= bicubic); see model.identity_init
 
     # --- bookkeeping ---
     out: str = "runs/default"

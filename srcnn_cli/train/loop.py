@@ -244,6 +244,8 @@ def train(
     model = build_model(config)
     if config.recipe == "paper":
         model.paper_init()
+    if config.identity_init:
+        model.identity_init()
     if state is None and config.init:
         source = load_checkpoint(Path(config.init))
         model.load_state_dict(source["model"])
