@@ -161,7 +161,7 @@ def cpu_name() -> str:
 
 def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | None]:
     """(bicubic, paper) PSNR on the validation set, for the convergence plot."""
-    from ..paper import FILTER_SIZES_SET5_X3, RGB_MODEL_SET5_X3_RGB_PSNR, TABLES
+    from ..paper import FILTER_SIZES_SET5_X3, TABLES
 
     if not pairs:
         return None, None
@@ -173,7 +173,7 @@ def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | 
     paper = None
     if Path(config.val_dir).name == "Set5" and (config.n1, config.n2) == (64, 32):
         if config.channels == 3:
-            paper = RGB_MODEL_SET5_X3_RGB_PSNR if (config.arch, config.scale) == ("9-1-5", 3) else None
+            paper = None  # Table 5's RGB PSNR is on another scale than ours (see paper.py)
         elif config.arch == "9-5-5":
             paper = TABLES["Set5"][config.scale][1]
         elif config.scale == 3:
