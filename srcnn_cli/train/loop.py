@@ -215,6 +215,7 @@ def train(
     state = load_checkpoint(checkpoint_path) if resume else None
     if state is not None:
         config = TrainConfig(**state["config"])  # the run's own settings win over new flags
+        config.out = str(run_dir)  # ...except where it lives: a run folder can be moved
     elif checkpoint_path.exists():
         raise TrainingError(f"{run_dir} already holds a run; pass --resume or choose another --out")
     if not config.train_dirs:
