@@ -147,15 +147,6 @@ def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
     return image if image.mode == mode else image.convert(mode)
 
 
-def image_size(path) -> tuple[int, int]:
-    """(width, height) from the header, without decoding pixels."""
-    try:
-        with Image.open(Path(path)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise UnsupportedImage(f"not a readable image ({exc})") from None
-
-
 def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode a file into a ``Decoded`` image, or raise ``UnsupportedImage`` saying why."""
     path = Path(path)

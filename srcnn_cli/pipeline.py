@@ -12,6 +12,7 @@ with bicubic chroma (Y mode) and alpha, and quantised into the output array.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -20,7 +21,7 @@ from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import ModelError, UnsupportedImage
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import resize_axis
-from .runtime import Session, auto_tile, iterate_tiles, plan_tiles
+from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
 
 __all__ = ["Upscaler", "upscale_array", "bicubic_window"]
 
@@ -150,10 +151,6 @@ class Upscaler:
             )
         model_scale = self.session.contract.metadata.get("srcnn.scale")
         if model_scale and model_scale.isdigit() and int(model_scale) != self.scale:
-            import warnings
-
-            from .runtime import SrcnnWarning
-
             warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{self.scale}",
                           SrcnnWarning, stacklevel=2)
 

@@ -94,3 +94,13 @@ def test_bundled_default(bundled_weights, rgb_image):
     upscaler = Upscaler(scale=2)
     assert upscaler.model.info.name == "9-5-5_x2"
     assert upscaler.upscale(rgb_image).shape == (60, 82, 3)
+
+
+def test_scale_mismatch_warns(tmp_path):
+    from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
+    from srcnn_cli.runtime import SrcnnWarning
+
+    path = tmp_path / "x3.onnx"
+    path.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "3"}))
+    with pytest.warns(SrcnnWarning, match="trained for x3, used here at x2"):
+        Upscaler(str(path), scale=2)
