@@ -209,13 +209,17 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops.get(orientation, lambda a: a)(pixels))
 
 
+def to_8bit(pixels: np.ndarray) -> np.ndarray:
+    """uint16 to uint8 by rounding v * 255 / 65535; uint8 passes through."""
+    if pixels.dtype != np.uint16:
+        return pixels
+    return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
 def load_uint8(path) -> np.ndarray:
     """A uint8 gray (H x W) or RGB (H x W x 3) array, for evaluation and training data."""
     decoded = read_image(path, max_pixels=None)
-    pixels = decoded.pixels
-    if pixels.dtype == np.uint16:
-        pixels = (pixels.astype(np.uint32) * 255 + 32767) // 65535
-        pixels = pixels.astype(np.uint8)
+    pixels = to_8bit(decoded.pixels)
     if decoded.mode == "LA":
         pixels = pixels[:, :, 0]
     elif decoded.mode == "RGBA":
@@ -273,7 +277,7 @@ def encode_image(
         )
     if pixels.dtype == np.uint16 and fmt in ("JPEG", "WEBP", "BMP"):
         notes.append(f"{fmt} holds 8 bits per channel: reduced the 16-bit result to 8 bits")
-        pixels = ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        pixels = to_8bit(pixels)
     if pixels.dtype == np.uint16 and mode != "L":
         return _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes)
     image = array_to_pil(pixels, mode)
