@@ -52,8 +52,22 @@ def choose_providers(device: str, available: list[str]) -> list:
         raise DeviceError(
             f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
             f"(providers: {', '.join(available)}); install srcnn-cli[gpu] or use --device cpu"
+            + _both_wheels_hint()
         )
     return [CPU]
+
+
+def _both_wheels_hint() -> str:
+    """onnxruntime and onnxruntime-gpu share one module; installed together, CPU may win."""
+    from importlib import metadata
+
+    try:
+        metadata.version("onnxruntime")
+        metadata.version("onnxruntime-gpu")
+    except metadata.PackageNotFoundError:
+        return ""
+    return (". Both onnxruntime and onnxruntime-gpu are installed and the CPU one shadows the "
+            "GPU one: pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu")
 
 
 def _session_options(threads: int):
