@@ -326,8 +326,8 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
     if export:
         from .train.export import export_run
 
-        info = export_run(out, weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
-        click.echo(f"exported {info.name} to {info.path} ({info.psnr})")
+        info, path = export_run(out, weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
+        click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
 @cli.command()
@@ -343,8 +343,8 @@ def export(run_dir, weights_dir, data_dir, eval_sets, train_command):
     from .train.export import export_run
 
     sets = tuple(s for s in eval_sets.split(",") if s)
-    info = export_run(run_dir, weights_dir, sets, data_dir, train_command)
-    click.echo(f"exported {info.name} to {info.path} ({info.psnr})")
+    info, path = export_run(run_dir, weights_dir, sets, data_dir, train_command)
+    click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
 # --- bench -------------------------------------------------------------------------------------

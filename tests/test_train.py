@@ -92,7 +92,8 @@ def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
 
     config = tiny_config(tiny_data, tmp_path / "e")
     train(config, progress=False)
-    info = export_run(str(tmp_path / "e"), str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
+    info, path = export_run(str(tmp_path / "e"), str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
+    assert path == tmp_path / "w" / info.file and path.is_file()
     assert info.default and info.name == "5-1-3_x3" and info.recipe["samples"] == 16 * 12
     assert load_manifest(tmp_path / "w")[0].sha256 == info.sha256
     model = build_model(config)
@@ -116,7 +117,7 @@ def test_cli_train_errors(tiny_data, tmp_path):
             "--weights-dir", str(tmp_path / "w"), "-q"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "exported 5-1-3_x3" in result.output and (tmp_path / "w" / "srcnn_5-1-3_x3.onnx").exists()
+    assert f"exported 5-1-3_x3 to {tmp_path / 'w' / 'srcnn_5-1-3_x3.onnx'}" in result.output
     result = runner.invoke(cli, args)
     assert result.exit_code == 1 and "already holds a run; pass --resume" in result.output
     result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])

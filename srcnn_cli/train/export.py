@@ -60,8 +60,8 @@ def export_run(
     eval_sets: tuple[str, ...] = ("Set5", "Set14"),
     data_dir: str | None = None,
     command: str | None = None,
-) -> ModelInfo:
-    """Export a run's checkpoint into ``weights_dir`` and record it in the manifest there."""
+) -> tuple[ModelInfo, Path]:
+    """Export a run's checkpoint into ``weights_dir``, record it there; (entry, ONNX path)."""
     from ..evaluate import evaluate
     from ..models import weights_dir as default_weights_dir
 
@@ -114,4 +114,4 @@ def export_run(
     models = [m for m in load_manifest(folder) if m.name != name] + [info]
     models = pick_defaults(models)
     write_manifest(folder, models)
-    return next(m for m in models if m.name == name)
+    return next(m for m in models if m.name == name), folder / file_name
