@@ -96,6 +96,20 @@ def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat
     return flop / seconds / 1e9, source
 
 
+def set14_psnr(run_model, scale: int, channels: int, data_dir, name: str) -> float | None:
+    """Set14 PSNR with the eval protocol, or None when Set14 is not found or not wanted."""
+    if data_dir is False:
+        return None
+    from .errors import DatasetNotFound
+    from .evaluate import evaluate_dataset, find_dataset
+
+    try:
+        folder = find_dataset("Set14", data_dir)
+    except DatasetNotFound:
+        return None
+    return evaluate_dataset(folder, "Set14", scale, run_model, name, channels=channels).psnr
+
+
 def _synthetic_image(width: int, height: int) -> np.ndarray:
     """Smooth colour content with texture: representative of photos, cheap to make."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -138,17 +152,9 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     median = statistics.median(times)
     macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(session.contract.channels)})
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
-    psnr = None
-    if data_dir is not False:
-        from .errors import DatasetNotFound
-        from .evaluate import evaluate_dataset, find_dataset, session_runner
+    from .evaluate import session_runner
 
-        try:
-            folder = find_dataset("Set14", data_dir)
-            psnr = evaluate_dataset(folder, "Set14", scale, session_runner(session), upscaler.model.source,
-                                    channels=session.contract.channels).psnr
-        except DatasetNotFound:
-            psnr = None
+    psnr = set14_psnr(session_runner(session), scale, session.contract.channels, data_dir, upscaler.model.source)
     name = upscaler.model.info.name if upscaler.model.info else short_name(upscaler.model.source)
     return session, BenchResult(name, scale, median * 1e3, min(times) * 1e3, width * height / median / 1e6,
                                 gflops, None, statistics.median(e2e) * 1e3, psnr)
@@ -182,15 +188,7 @@ def bench(
     low = np.random.default_rng(0).random((height // scale, width // scale, 1), dtype=np.float32)
     bicubic_ms = statistics.median(
         _timed(lambda: bicubic_window(low, scale, (0, low.shape[0] * scale), (0, low.shape[1] * scale)), repeat)) * 1e3
-    bicubic_psnr = None
-    if data_dir is not False:
-        from .errors import DatasetNotFound
-        from .evaluate import evaluate_dataset, find_dataset
-
-        try:
-            bicubic_psnr = evaluate_dataset(find_dataset("Set14", data_dir), "Set14", scale, lambda p: p, "bicubic").psnr
-        except DatasetNotFound:
-            pass
+    bicubic_psnr = set14_psnr(lambda plane: plane, scale, 1, data_dir, "bicubic")
     return BenchReport(device_used, (width, height), threads, peak, source, results, bicubic_ms, bicubic_psnr)
 
 
