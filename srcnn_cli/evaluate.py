@@ -15,9 +15,11 @@ import numpy as np
 
 from .errors import DatasetNotFound, SrcnnError
 from .imageio import IMAGE_SUFFIXES, load_uint8, write_image
-from .metrics import psnr, quantize_uint8, shave, ssim
+from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, paper_psnr
-from .protocol import make_pair
+from .protocol import make_pair, score
+
+COLOUR_MEASURE = "ycbcr3"  # the luma label of colour-model results: all three YCbCr channels
 
 NAMED = ("Set5", "Set14", "BSD200")
 WHERE_TO_GET = {
@@ -112,7 +114,8 @@ def evaluate_dataset(
 
     ``run_model`` maps the float bicubic input (H x W for Y, H x W x 3 for RGB) to the network
     output of the same shape. ``luma`` defaults to the paper's choice for named sets. For a
-    3-channel model the score is RGB-space PSNR (Table 5's), and ``luma`` is reported as "rgb".
+    3-channel model the score is Table 5's: PSNR over the uint8 Y, Cb and Cr channels of its RGB
+    output (``protocol.score``), reported with ``luma`` "ycbcr3".
     """
     if luma is None:
         luma = PAPER_LUMA.get(dataset, "ycbcr")
@@ -127,28 +130,19 @@ def evaluate_dataset(
         if min(pair.ground_truth.shape[:2]) <= 2 * scale + 11:
             raise SrcnnError(f"{path.name} is too small to evaluate at x{scale}")
         output = quantize_uint8(run_model(pair.bicubic))
-        bicubic = quantize_uint8(pair.bicubic)
-        truth = shave(pair.ground_truth, scale)
-        scores = []
-        for candidate in (output, bicubic):
-            trimmed = shave(candidate, scale)
-            quality = psnr(truth, trimmed)
-            if truth.ndim == 3:  # SSIM per channel, averaged
-                similarity = float(np.mean([ssim(truth[..., c], trimmed[..., c]) for c in range(3)]))
-            else:
-                similarity = ssim(truth, trimmed)
-            scores.append((quality, similarity))
-        rows.append(ImageScore(path.stem, scores[0][0], scores[0][1], scores[1][0], scores[1][1]))
+        network = score(pair.ground_truth, output, scale)
+        bicubic = score(pair.ground_truth, pair.bicubic, scale)
+        rows.append(ImageScore(path.stem, network.psnr, network.ssim, bicubic.psnr, bicubic.ssim))
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
             write_image(save_dir / f"{path.stem}_x{scale}_{model_name.replace('/', '_')}.png", output)
         if on_image is not None:
             on_image(path.stem)
-    paper_bicubic, paper_model = paper_psnr(dataset, scale) if channels == 1 else (None, None)
+    paper_bicubic, paper_model = paper_psnr(dataset, scale, channels)
     if channels == 1 and luma != PAPER_LUMA.get(dataset):
         paper_bicubic = paper_model = None  # the paper's numbers are for the other luminance
     return DatasetResult(
-        dataset=dataset, scale=scale, luma="rgb" if channels == 3 else luma, model=model_name,
+        dataset=dataset, scale=scale, luma=COLOUR_MEASURE if channels == 3 else luma, model=model_name,
         images=len(rows),
         psnr=float(np.mean([r.psnr for r in rows])), ssim=float(np.mean([r.ssim for r in rows])),
         bicubic_psnr=float(np.mean([r.bicubic_psnr for r in rows])),

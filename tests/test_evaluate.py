@@ -143,3 +143,31 @@ def test_cli_reproduces_set5_x3(tmp_path):
     lines = result.output.splitlines()
     assert lines[0].startswith("Set5 x3  (5 images, luma: ycbcr")
     assert lines[2].split()[:2] == ["bicubic", "30.39"] and lines[3].split()[:2] == ["model", "32.75"]
+
+
+def test_colour_models_are_scored_over_ycbcr_channels(folder, rgb_image):
+    from srcnn_cli.color import rgb2ycbcr_uint8
+    from srcnn_cli.metrics import psnr, shave
+    from srcnn_cli.protocol import score
+
+    result = evaluate_dataset(folder, "mine", 2, lambda plane: plane, "identity", channels=3)
+    assert result.luma == "ycbcr3" and result.paper_psnr is None
+    assert result.psnr == pytest.approx(result.bicubic_psnr)
+    # score(): PSNR over the three uint8 YCbCr channels, not over R, G and B
+    truth, noisy = rgb_image, np.clip(rgb_image.astype(int) + 9, 0, 255).astype(np.uint8)
+    expected = psnr(shave(rgb2ycbcr_uint8(truth), 2), shave(rgb2ycbcr_uint8(noisy), 2))
+    assert score(truth, noisy, 2).psnr == pytest.approx(expected)
+    assert expected != pytest.approx(psnr(shave(truth, 2), shave(noisy, 2)))
+    # a gray plane is scored as is
+    assert score(truth[..., 0], noisy[..., 0], 2, with_ssim=False) == type(score(truth, noisy, 2))(
+        psnr(shave(truth[..., 0], 2), shave(noisy[..., 0], 2)), None
+    )
+
+
+@needs_data
+def test_table_5_colour_measure_reproduces_bicubic(identity_rgb_model):
+    # Table 5, Set5 x3: bicubic "RGB" 34.57 is PSNR over Y, Cb and Cr together; the identity
+    # colour network equals bicubic done in RGB (rounded once more than the paper's: 34.56).
+    result = evaluate(["Set5"], [3], model=str(identity_rgb_model), data_dir=str(DATA))[0]
+    assert result.luma == "ycbcr3" and (result.paper_bicubic_psnr, result.paper_psnr) == (34.57, 36.44)
+    assert abs(result.bicubic_psnr - 34.57) <= 0.015 and result.psnr == pytest.approx(result.bicubic_psnr)

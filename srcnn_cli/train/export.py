@@ -90,7 +90,7 @@ def export_run(
             continue
         scores[dataset] = round(result.psnr, 2)
         if config.channels == 3:
-            scores["measure"] = "RGB-space PSNR"  # type: ignore[assignment]
+            scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
     recipe = {
         "command": command,
         "recipe": config.recipe,
