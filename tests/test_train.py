@@ -135,6 +135,30 @@ def test_minutes_budget_becomes_a_sample_budget(tiny_data, tmp_path):
     assert elapsed < 20  # a 3-second budget, with room for a slow machine
 
 
+def test_minutes_budget_follows_a_change_of_speed(tiny_data, tmp_path, monkeypatch):
+    # A fake clock: each step takes 0.1 s until step 40, then 0.4 s (another job took the CPU).
+    # A budget fixed by the first probe would run ~4x past the 30 s; re-estimating keeps it close.
+    from srcnn_cli.train import loop
+
+    clock = {"now": 0.0, "steps": 0}
+
+    def fake_monotonic():
+        return clock["now"]
+
+    real_step = loop.torch.optim.Adam.step
+
+    def slow_step(self, *args, **kwargs):
+        clock["now"] += 0.1 if clock["steps"] < 40 else 0.4
+        clock["steps"] += 1
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(loop.time, "monotonic", fake_monotonic)
+    monkeypatch.setattr(loop.torch.optim.Adam, "step", slow_step)
+    result = train(tiny_config(tiny_data, tmp_path / "m", samples=0, minutes=0.5), progress=False)
+    assert result.finished
+    assert 27 <= result.wall_s <= 33, result.wall_s
+
+
 def test_identity_init_starts_at_bicubic():
     from srcnn_cli.train.model import SRCNN
 

@@ -283,8 +283,10 @@ def train(
 
     started = time.monotonic() - wall_s
     last_eval = last_save = time.monotonic()
-    probe_start: tuple[float, int] | None = None
+    by_time = config.samples <= 0  # --minutes: the sample budget follows the measured speed
+    rate_mark: tuple[float, int] | None = None  # (time, samples) the speed is measured from
     probe_seconds = min(20.0, max(0.5, config.minutes * 6.0))  # at most a tenth of the budget
+    reestimate_s = max(probe_seconds, min(60.0, config.minutes * 6.0))
     perm_cache: dict = {}
     bar = None
     if progress:
@@ -326,15 +328,19 @@ def train(
             now = time.monotonic()
             wall_s = now - started
 
-            # --minutes: after a short probe, fix the sample budget so the schedule is known.
-            if total_samples <= 0:
-                if probe_start is None and step >= 5:
-                    probe_start = (now, samples_done)
-                elif probe_start is not None and now - probe_start[0] > probe_seconds:
-                    rate = (samples_done - probe_start[1]) / (now - probe_start[0])
+            # --minutes: after a short probe, turn the time left into a sample budget, so the
+            # schedule has an end; then re-estimate it from the recent rate every little while,
+            # because a shared machine's speed changes (a fixed estimate once ran 2.3 of 10 min).
+            if by_time:
+                if rate_mark is None:
+                    if step >= 5:
+                        rate_mark = (now, samples_done)
+                elif now - rate_mark[0] >= (probe_seconds if total_samples <= 0 else reestimate_s):
+                    rate = (samples_done - rate_mark[1]) / (now - rate_mark[0])
                     remaining = config.minutes * 60 - wall_s
                     steps_left = max(1, int(rate * remaining) // config.batch)
                     total_samples = samples_done + steps_left * config.batch
+                    rate_mark = (now, samples_done)
                     if bar is not None:
                         bar.total = total_samples
             if bar is not None:
