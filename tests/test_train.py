@@ -170,3 +170,36 @@ def test_identity_init_starts_at_bicubic():
             torch.testing.assert_close(model(x, padded=True), x, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="n1 and n2 of at least 6"):
         SRCNN((9, 1, 5), 4, 4, 3).identity_init()
+
+
+def test_init_from_another_middle_filter_size(tiny_data, tmp_path):
+    from torch.nn import functional as F
+
+    from srcnn_cli.errors import TrainingError
+    from srcnn_cli.train.loop import build_model
+
+    train(tiny_config(tiny_data, tmp_path / "src", arch="5-3-3"), progress=False)
+    source_state = load_checkpoint(tmp_path / "src" / CHECKPOINT)
+    source = build_model(TrainConfig(**source_state["config"]))
+    source.load_state_dict(source_state["model"])
+    init = str(tmp_path / "src" / CHECKPOINT)
+    train(tiny_config(tiny_data, tmp_path / "small", init=init), max_steps=0, progress=False)
+    small = build_model(tiny_config(tiny_data, tmp_path))  # 5-1-3
+    small.load_state_dict(load_checkpoint(tmp_path / "small" / CHECKPOINT)["model"])
+    for name in ("conv1", "conv3"):
+        torch.testing.assert_close(getattr(small, name).weight, getattr(source, name).weight)
+    # the fitted 1 x 1 layer tracks the trained 3 x 3 one better than its centre tap does
+    inputs, _, _ = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    with torch.no_grad():
+        features = F.relu(source.conv1(torch.from_numpy(np.array(inputs))))
+        wanted = source.conv2(features)
+        fitted = small.conv2(features[:, :, 1:-1, 1:-1])
+        centre = F.conv2d(features[:, :, 1:-1, 1:-1], source.conv2.weight[:, :, 1:2, 1:2], source.conv2.bias)
+    assert F.mse_loss(fitted, wanted) < 0.5 * F.mse_loss(centre, wanted)
+
+    with pytest.raises(TrainingError, match=r"same f1, f3, n1, n2 and channels \(layer 1"):
+        train(tiny_config(tiny_data, tmp_path / "a", n1=6, init=init), progress=False)
+    with pytest.raises(TrainingError, match="can shrink the middle filter, not grow it"):
+        train(tiny_config(tiny_data, tmp_path / "b", arch="5-5-3", init=init), progress=False)
+    with pytest.raises(TrainingError, match="--init checkpoint not found"):
+        train(tiny_config(tiny_data, tmp_path / "c", init=str(tmp_path / "none.pt")), progress=False)

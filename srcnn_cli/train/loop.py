@@ -31,6 +31,7 @@ from ..protocol import make_pair, score
 from .config import RECIPES, TrainConfig
 from .data import load_subimages
 from .model import SRCNN
+from .transfer import fit_middle_layer, same_shape
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.csv"
@@ -49,6 +50,22 @@ class TrainResult:
 
 def build_model(config: TrainConfig) -> SRCNN:
     return SRCNN(config.filter_sizes, config.n1, config.n2, config.channels)
+
+
+def start_from(model: SRCNN, config: TrainConfig, checkpoint: Path, inputs: np.ndarray) -> None:
+    """--init: the checkpoint's weights; for another middle filter size, fitted (``transfer``)."""
+    if not checkpoint.is_file():
+        raise TrainingError(f"--init checkpoint not found: {checkpoint}")
+    source_state = load_checkpoint(checkpoint)
+    if source_state.get("format") != "srcnn-cli checkpoint 1":
+        raise TrainingError(f"{checkpoint} is not a srcnn-cli checkpoint")
+    known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
+    source = build_model(TrainConfig(**known))
+    source.load_state_dict(source_state["model"])
+    if same_shape(model, source):
+        model.load_state_dict(source.state_dict())
+    else:
+        fit_middle_layer(model, source, inputs, config.seed)
 
 
 def build_optimizer(config: TrainConfig, model: SRCNN) -> torch.optim.Optimizer:
@@ -242,8 +259,7 @@ def train(
     if config.identity_init:
         model.identity_init()
     if state is None and config.init:
-        source = load_checkpoint(Path(config.init))
-        model.load_state_dict(source["model"])
+        start_from(model, config, Path(config.init), inputs)
     # channels-last runs the convolutions ~15% (9-5-5) to ~35% (9-1-5) faster on this CPU;
     # it is only a memory layout, so checkpoints and results are unchanged.
     layout = torch.channels_last
