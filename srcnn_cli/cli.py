@@ -164,10 +164,14 @@ def models(as_json):
     click.echo(f"{'name':<16} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}  path")
     for e in entries:
         set5 = e["psnr"].get("Set5")
+        # colour models are scored over Y, Cb and Cr together (Table 5): not comparable with Y
+        shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if e["channels"] == 3 else "")
         click.echo(
             f"{e['name']:<16} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
-            f"{'yes' if e['default'] else '':>7} {set5 if set5 is not None else '-':>8}  {e['path']}"
+            f"{'yes' if e['default'] else '':>7} {shown:>8}  {e['path']}"
         )
+    if any(e["channels"] == 3 for e in entries):
+        click.echo("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
 
 
 # --- convert-mat -------------------------------------------------------------------------------

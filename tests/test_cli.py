@@ -157,6 +157,16 @@ def test_models_listing(runner, bundled_weights):
         assert Path(entry["path"]).is_absolute() and Path(entry["path"]).is_file()
     table = runner.invoke(cli, ["models"])
     assert table.exit_code == 0 and "9-5-5_x3" in table.output
+    assert "30.00  " in table.output and "Table 5" not in table.output
+
+
+def test_models_listing_marks_the_colour_measure(runner):
+    # the real bundled zoo: its RGB model's PSNR is over Y, Cb and Cr, and says so
+    table = runner.invoke(cli, ["models"])
+    rgb_line = next(line for line in table.output.splitlines() if line.startswith("9-1-5_x3_rgb"))
+    y_line = next(line for line in table.output.splitlines() if line.startswith("9-5-5_x3 "))
+    assert table.exit_code == 0 and "*  " in rgb_line and "*" not in y_line
+    assert table.output.rstrip().endswith("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
 
 
 def test_python_module_entry_point():
