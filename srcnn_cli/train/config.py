@@ -20,7 +20,9 @@ class TrainConfig:
     val_dir: str | None = None  # watched for progress only, never used to pick a checkpoint
     patch: int = 33
     stride: int = 14
-    augment: bool = True  # random flips and 90-degree rotations (fast recipe)
+    # random flips and 90-degree rotations; None = the recipe's choice (fast: on; paper: off,
+    # as published)
+    augment: bool | None = None
 
     # --- optimisation ---
     recipe: str = "fast"  # "paper": SGD as published; "fast": Adam + warm-up + cosine
@@ -43,6 +45,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def augmenting(self) -> bool:
+        return self.recipe == "fast" if self.augment is None else self.augment
 
     @property
     def filter_sizes(self) -> tuple[int, int, int]:

@@ -97,7 +97,7 @@ def export_run(
         "optimizer": "SGD momentum 0.9, lr 1e-4/1e-5" if config.recipe == "paper"
         else f"Adam lr {config.lr} warm-up {config.warmup_samples} samples + cosine",
         "batch": config.batch, "patch": config.patch, "stride": config.stride,
-        "augment": config.augment,
+        "augment": config.augmenting,
         "init": Path(config.init).parent.name if config.init else ("identity" if config.identity_init else "random"),
         "data": [Path(d).name for d in config.train_dirs],
         "data_fingerprint": checkpoint["data_fingerprint"],

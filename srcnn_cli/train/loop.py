@@ -322,7 +322,7 @@ def train(
             picked.sort()  # sorted gathers are faster and the batch order does not matter
             x = torch.from_numpy(inputs[picked])
             y = torch.from_numpy(targets[picked])
-            if config.augment:
+            if config.augmenting:
                 x, y = augment(config.seed, step, x, y)
             y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
             x, y = x.to(device, memory_format=layout), y.to(device)
