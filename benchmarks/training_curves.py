@@ -16,10 +16,9 @@ import argparse
 import math
 from pathlib import Path
 
-import torch
-
 from srcnn_cli.paper import FILTER_SIZES_SET5_X3, paper_psnr
 from srcnn_cli.plot import Figure, Series, render
+from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint
 
 
 def bar_for(config: dict) -> float | None:
@@ -36,7 +35,7 @@ def bar_for(config: dict) -> float | None:
 
 
 def load_run(folder: Path) -> dict:
-    state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = load_checkpoint(folder / CHECKPOINT)
     config = state["config"]
     points = [(r["samples"], r["val_psnr"]) for r in state["log"] if r.get("val_psnr") is not None]
     source = Path(config["init"]).parent.name if config.get("init") else None

@@ -17,7 +17,7 @@ from .errors import DatasetNotFound, SrcnnError
 from .imageio import IMAGE_SUFFIXES, load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, paper_psnr
-from .protocol import make_pair, score
+from .protocol import model_pair, score
 
 COLOUR_MEASURE = "ycbcr3"  # the luma label of colour-model results: all three YCbCr channels
 
@@ -121,12 +121,7 @@ def evaluate_dataset(
         luma = PAPER_LUMA.get(dataset, "ycbcr")
     rows: list[ImageScore] = []
     for path in dataset_images(folder):
-        image = load_uint8(path)
-        if channels == 3:
-            rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-            pair = make_pair(path.stem, rgb, scale, None)
-        else:
-            pair = make_pair(path.stem, image, scale, luma)
+        pair = model_pair(path.stem, load_uint8(path), scale, channels, luma)
         if min(pair.ground_truth.shape[:2]) <= 2 * scale + 11:
             raise SrcnnError(f"{path.name} is too small to evaluate at x{scale}")
         output = quantize_uint8(run_model(pair.bicubic))

@@ -23,8 +23,8 @@ from .metrics import psnr, quantize_uint8, shave, ssim
 from .resize import imresize
 
 __all__ = [
-    "LUMAS", "luminance_uint8", "modcrop", "degrade", "EvalPair", "make_pair", "Score", "score",
-    "scored_view",
+    "LUMAS", "luminance_uint8", "modcrop", "degrade", "EvalPair", "make_pair", "model_pair",
+    "as_rgb", "Score", "score", "scored_view",
 ]
 
 LUMAS = ("ycbcr", "gray")
@@ -71,6 +71,18 @@ def make_pair(name: str, image: np.ndarray, scale: int, luma: str | None = "ycbc
     plane = image if luma is None else luminance_uint8(image, luma)
     plane = modcrop(plane, scale)
     return EvalPair(name, plane, degrade(plane.astype(np.float64) / 255.0, scale))
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An RGB image as is; a gray one repeated into three equal channels (for colour models)."""
+    return image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+
+
+def model_pair(name: str, image: np.ndarray, scale: int, channels: int, luma: str = "ycbcr") -> EvalPair:
+    """The pair a ``channels``-channel model is scored on: its luminance, or the image as RGB."""
+    if channels == 3:
+        return make_pair(name, as_rgb(image), scale, None)
+    return make_pair(name, image, scale, luma)
 
 
 @dataclass(frozen=True)

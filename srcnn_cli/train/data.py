@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import TrainingError
 from ..imageio import IMAGE_SUFFIXES, load_uint8
-from ..protocol import degrade, luminance_uint8, modcrop
+from ..protocol import as_rgb, degrade, luminance_uint8, modcrop
 
 CACHE_VERSION = 1
 
@@ -48,8 +48,7 @@ def image_pair(image: np.ndarray, scale: int, channels: int) -> tuple[np.ndarray
     if channels == 1:
         plane = modcrop(luminance_uint8(image, "ycbcr"), scale)[:, :, None]
     else:
-        rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-        plane = modcrop(rgb, scale)
+        plane = modcrop(as_rgb(image), scale)
     target = plane.astype(np.float64) / 255.0
     source = degrade(target, scale)
     return (

@@ -10,7 +10,6 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import TrainingError
 from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
@@ -67,8 +66,6 @@ def export_run(
 
     run = Path(run_dir)
     checkpoint = load_checkpoint(run / CHECKPOINT)
-    if checkpoint.get("format") != "srcnn-cli checkpoint 1":
-        raise TrainingError(f"{run / CHECKPOINT} is not a srcnn-cli checkpoint")
     data, config = checkpoint_onnx_bytes(checkpoint)
     folder = Path(weights_dir) if weights_dir else default_weights_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from ..errors import TrainingError
 from ..imageio import IMAGE_SUFFIXES, load_uint8
-from ..protocol import make_pair, score
+from ..protocol import model_pair, score
 from .config import RECIPES, TrainConfig
 from .data import load_subimages
 from .model import SRCNN
@@ -57,8 +57,6 @@ def start_from(model: SRCNN, config: TrainConfig, checkpoint: Path, inputs: np.n
     if not checkpoint.is_file():
         raise TrainingError(f"--init checkpoint not found: {checkpoint}")
     source_state = load_checkpoint(checkpoint)
-    if source_state.get("format") != "srcnn-cli checkpoint 1":
-        raise TrainingError(f"{checkpoint} is not a srcnn-cli checkpoint")
     known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
     source = build_model(TrainConfig(**known))
     source.load_state_dict(source_state["model"])
@@ -135,13 +133,7 @@ def validation_pairs(config: TrainConfig):
         return []
     folder = Path(config.val_dir)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    pairs = []
-    for path in files:
-        image = load_uint8(path)
-        if config.channels == 3 and image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        pairs.append(make_pair(path.stem, image, config.scale, "ycbcr" if config.channels == 1 else None))
-    return pairs
+    return [model_pair(p.stem, load_uint8(p), config.scale, config.channels) for p in files]
 
 
 @torch.no_grad()
@@ -185,8 +177,10 @@ def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | 
     bicubic = float(np.mean([score(p.ground_truth, p.bicubic, config.scale, False).psnr for p in pairs]))
     paper = None
     if Path(config.val_dir).name == "Set5" and (config.n1, config.n2) == (64, 32):
-        if config.arch == "9-5-5" or config.channels == 3:
-            paper = paper_psnr("Set5", config.scale, config.channels)[1]
+        if config.channels == 3:
+            paper = paper_psnr("Set5", config.scale, 3)[1] if config.arch == "9-1-5" else None
+        elif config.arch == "9-5-5":
+            paper = paper_psnr("Set5", config.scale)[1]
         elif config.scale == 3:
             paper = FILTER_SIZES_SET5_X3.get(config.arch)
     return bicubic, paper
@@ -209,7 +203,10 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def load_checkpoint(path: Path) -> dict:
     if not path.exists():
         raise TrainingError(f"no checkpoint to resume at {path}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or state.get("format") != "srcnn-cli checkpoint 1":
+        raise TrainingError(f"{path} is not a srcnn-cli checkpoint")
+    return state
 
 
 def train(
