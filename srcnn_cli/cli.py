@@ -294,13 +294,16 @@ def _need_torch():
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=0)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=180.0, show_default=True,
+              help="Seconds between validation PSNR checks.")
 @click.option("--export/--no-export", default=True, show_default=True, help="Export to ONNX at the end.")
 @click.option("--weights-dir", type=click.Path(file_okay=False), help="Manifest folder to add the model to.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
 @click.option("-q", "--quiet", is_flag=True)
 @library_errors
 def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
-          stride, lr, init, identity_init, resume, device, threads, seed, export, weights_dir, data_dir, quiet):
+          stride, lr, init, identity_init, resume, device, threads, seed, eval_every, export, weights_dir,
+          data_dir, quiet):
     """Train an SRCNN in PyTorch and export it to ONNX."""
     _need_torch()
     if not resume and not samples and not minutes:
@@ -315,6 +318,7 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
         train_dirs=[str(Path(d).resolve()) for d in train_dirs], val_dir=val_dir, patch=patch, stride=stride,
         recipe=recipe, batch=batch, samples=samples or 0, minutes=minutes or 0.0, lr=lr, seed=seed,
         init=init, identity_init=identity_init, out=out, device=device, threads=threads,
+        eval_every_s=eval_every,
     )
     try:
         _ = config.filter_sizes  # parses --arch

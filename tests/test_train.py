@@ -204,3 +204,34 @@ def test_init_from_another_middle_filter_size(tiny_data, tmp_path):
         train(tiny_config(tiny_data, tmp_path / "b", arch="5-5-3", init=init), progress=False)
     with pytest.raises(TrainingError, match="--init checkpoint not found"):
         train(tiny_config(tiny_data, tmp_path / "c", init=str(tmp_path / "none.pt")), progress=False)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on a GPU machine)")
+
+
+@needs_cuda
+def test_cuda_training_follows_the_cpu_run(tiny_data, tmp_path):
+    val = tmp_path / "val"
+    val.mkdir()
+    Image.open(tiny_data / "t0.png").save(val / "v.png")
+    on_cpu = train(tiny_config(tiny_data, tmp_path / "cpu", val_dir=str(val)), progress=False)
+    stopped = train(tiny_config(tiny_data, tmp_path / "gpu", val_dir=str(val), device="cuda"), max_steps=5,
+                    progress=False)
+    assert not stopped.finished
+    on_gpu = train(tiny_config(tiny_data, tmp_path / "gpu", device="cuda"), resume=True, progress=False)
+    assert on_gpu.finished and on_gpu.step == on_cpu.step
+    # Same batches, same augmentations; only the arithmetic differs (cuDNN, TF32 convolutions).
+    assert on_gpu.val_psnr == pytest.approx(on_cpu.val_psnr, abs=0.05)
+    a = load_checkpoint(tmp_path / "cpu" / CHECKPOINT)
+    b = load_checkpoint(tmp_path / "gpu" / CHECKPOINT)
+    assert b["model"]["conv1.weight"].device.type == "cpu"  # loads anywhere
+    for name in a["model"]:
+        torch.testing.assert_close(a["model"][name], b["model"][name], rtol=0, atol=2e-3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(tiny_data, tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--device", "cuda", "--samples", "16", "--train-dir",
+                                      str(tiny_data), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert result.output == "Error: --device cuda was asked for but PyTorch sees no CUDA GPU\n"
