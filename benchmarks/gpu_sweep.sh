@@ -6,11 +6,12 @@
 # CPU run of that budget will reach, in minutes instead of hours. The weights we ship are trained
 # on the CPU; these runs only choose the settings.
 #
-# usage: benchmarks/gpu_sweep.sh DATA_DIR OUT_DIR SECONDS
+# usage: benchmarks/gpu_sweep.sh DATA_DIR OUT_DIR SECONDS RUNS_FILE
 #   DATA_DIR holds T91/, BSDS500-train/ and Set5/; every run is stopped (Ctrl-C, so it saves its
-#   checkpoint and log) after SECONDS at the latest.
+#   checkpoint and log) after SECONDS at the latest. Each line of RUNS_FILE is a run's name and its
+#   own `srcnn train` arguments (benchmarks/sweeps/ holds the ones measured).
 set -u
-data=$1 out=$2 seconds=$3
+data=$1 out=$2 seconds=$3 runs_file=$4
 srcnn() { python3 -m srcnn_cli "$@"; }
 mkdir -p "$out"
 common=(--train-dir "$data/T91" --train-dir "$data/BSDS500-train" --val-dir "$data/Set5"
@@ -26,17 +27,9 @@ wait
 run() {  # name, then srcnn train arguments
   local name=$1; shift
   timeout -s INT -k 30 "$seconds" python3 -m srcnn_cli train "${common[@]}" --out "$out/$name" "$@" \
-    > "$out/$name.txt" 2>&1 &
+    < /dev/null > "$out/$name.txt" 2>&1 &
 }
-runs=training/runs
-run x3_lr2e-4_3.2M --arch 9-5-5 -s 3 --init $runs/955x3_identity/checkpoint.pt --lr 2e-4 --samples 3200000
-run x3_lr5e-4_3.2M --arch 9-5-5 -s 3 --init $runs/955x3_identity/checkpoint.pt --lr 5e-4 --samples 3200000
-run x3_lr1e-3_3.2M --arch 9-5-5 -s 3 --init $runs/955x3_identity/checkpoint.pt --lr 1e-3 --samples 3200000
-run x3_lr5e-4_10M --arch 9-5-5 -s 3 --init $runs/955x3_identity/checkpoint.pt --lr 5e-4 --samples 10000000
-run x2_lr1e-4_3.2M --arch 9-5-5 -s 2 --init $runs/955x2_continued/checkpoint.pt --lr 1e-4 --samples 3200000
-run x2_lr3e-4_3.2M --arch 9-5-5 -s 2 --init $runs/955x2_continued/checkpoint.pt --lr 3e-4 --samples 3200000
-run x4_lr5e-4_3.2M --arch 9-5-5 -s 4 --init $runs/955x4_from_identity_x3/checkpoint.pt --lr 5e-4 --samples 3200000
-run 935_lr5e-4_3.2M --arch 9-3-5 -s 3 --init $runs/935x3_from_955/checkpoint.pt --lr 5e-4 --samples 3200000
-run 915_lr5e-4_3.2M --arch 9-1-5 -s 3 --init $runs/915x3_long/checkpoint.pt --lr 5e-4 --samples 3200000
-run 915_lr1e-3_3.2M --arch 9-1-5 -s 3 --init $runs/915x3_long/checkpoint.pt --lr 1e-3 --samples 3200000
+while read -r name args; do
+  [ -n "$name" ] && run "$name" $args
+done < "$runs_file"
 wait

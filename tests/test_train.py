@@ -235,3 +235,17 @@ def test_cuda_without_a_gpu_is_a_clear_error(tiny_data, tmp_path):
                                       str(tiny_data), "--out", str(tmp_path / "r")])
     assert result.exit_code == 1
     assert result.output == "Error: --device cuda was asked for but PyTorch sees no CUDA GPU\n"
+
+
+def test_sigterm_stops_like_ctrl_c(tiny_data, tmp_path):
+    import os
+    import signal
+    import threading
+
+    config = tiny_config(tiny_data, tmp_path / "t", samples=16 * 10**6, checkpoint_every_s=1e9)
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    stopped = train(config, progress=False)
+    assert not stopped.finished and 0 < stopped.step < 10**6
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+    state = load_checkpoint(tmp_path / "t" / CHECKPOINT)
+    assert state["step"] == stopped.step  # saved on the way out, not only on the timer

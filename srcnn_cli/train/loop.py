@@ -17,7 +17,10 @@ import math
 import os
 import platform
 import random
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,6 +213,28 @@ def load_checkpoint(path: Path) -> dict:
     return state
 
 
+@contextmanager
+def stop_signals_interrupt():
+    """SIGTERM (a scheduler, ``kill``) and SIGINT stop training the way Ctrl-C does.
+
+    A job started with ``nohup ... &`` ignores SIGINT and dies on SIGTERM without a word; here both
+    raise KeyboardInterrupt, so the checkpoint is saved and ``--resume`` continues.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def train(
     config: TrainConfig,
     resume: bool = False,
@@ -323,70 +348,71 @@ def train(
     interval_losses: list[float] = []  # since the last log row, whose mean is logged
     interrupted = False
     try:
-        while total_samples <= 0 or samples_done < total_samples:
-            if max_steps is not None and steps_this_call >= max_steps:
-                interrupted = True
-                break
-            picked = batch_indices(config.seed, step, config.batch, count, perm_cache)
-            picked.sort()  # sorted gathers are faster and the batch order does not matter
-            x, y = gather(picked)
-            if config.augmenting:
-                x, y = augment(config.seed, step, x, y)
-            y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
-            x, y = x.to(device, memory_format=layout), y.to(device)
+        with stop_signals_interrupt():
+            while total_samples <= 0 or samples_done < total_samples:
+                if max_steps is not None and steps_this_call >= max_steps:
+                    interrupted = True
+                    break
+                picked = batch_indices(config.seed, step, config.batch, count, perm_cache)
+                picked.sort()  # sorted gathers are faster and the batch order does not matter
+                x, y = gather(picked)
+                if config.augmenting:
+                    x, y = augment(config.seed, step, x, y)
+                y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
+                x, y = x.to(device, memory_format=layout), y.to(device)
 
-            factor = lr_factor(config, samples_done, total_samples or 10**12)
-            for group, base in zip(optimizer.param_groups, base_lrs):
-                group["lr"] = base * factor
-            loss = loss_fn(config, model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+                factor = lr_factor(config, samples_done, total_samples or 10**12)
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base * factor
+                loss = loss_fn(config, model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
 
-            step += 1
-            steps_this_call += 1
-            samples_done += config.batch
-            value = float(loss.detach())
-            running_loss = value if running_loss is None else 0.98 * running_loss + 0.02 * value
-            interval_losses.append(value)
-            now = time.monotonic()
-            wall_s = now - started
+                step += 1
+                steps_this_call += 1
+                samples_done += config.batch
+                value = float(loss.detach())
+                running_loss = value if running_loss is None else 0.98 * running_loss + 0.02 * value
+                interval_losses.append(value)
+                now = time.monotonic()
+                wall_s = now - started
 
-            # --minutes: after a short probe, turn the time left into a sample budget, so the
-            # schedule has an end; then re-estimate it from the recent rate every little while,
-            # because a shared machine's speed changes (a fixed estimate once ran 2.3 of 10 min).
-            if by_time:
-                if rate_mark is None:
-                    if step >= 5:
+                # --minutes: after a short probe, turn the time left into a sample budget, so the
+                # schedule has an end; then re-estimate it from the recent rate every little while,
+                # because a shared machine's speed changes (a fixed estimate once ran 2.3 of 10 min).
+                if by_time:
+                    if rate_mark is None:
+                        if step >= 5:
+                            rate_mark = (now, samples_done)
+                    elif now - rate_mark[0] >= (probe_seconds if total_samples <= 0 else reestimate_s):
+                        rate = (samples_done - rate_mark[1]) / (now - rate_mark[0])
+                        remaining = config.minutes * 60 - wall_s
+                        steps_left = max(1, int(rate * remaining) // config.batch)
+                        total_samples = samples_done + steps_left * config.batch
                         rate_mark = (now, samples_done)
-                elif now - rate_mark[0] >= (probe_seconds if total_samples <= 0 else reestimate_s):
-                    rate = (samples_done - rate_mark[1]) / (now - rate_mark[0])
-                    remaining = config.minutes * 60 - wall_s
-                    steps_left = max(1, int(rate * remaining) // config.batch)
-                    total_samples = samples_done + steps_left * config.batch
-                    rate_mark = (now, samples_done)
-                    if bar is not None:
-                        bar.total = total_samples
-            if bar is not None:
-                bar.update(config.batch)
-                bar.set_postfix(loss=f"{running_loss:.3g}")
+                        if bar is not None:
+                            bar.total = total_samples
+                if bar is not None:
+                    bar.update(config.batch)
+                    bar.set_postfix(loss=f"{running_loss:.3g}")
 
-            due_eval = now - last_eval >= config.eval_every_s
-            finishing = total_samples > 0 and samples_done >= total_samples
-            if due_eval or finishing or step == 1:
-                val = validate(model, pairs, config.scale, config.channels) if (due_eval or finishing) else None
-                log_rows.append(
-                    {"step": step, "samples": samples_done, "wall_s": round(wall_s, 1),
-                     "loss": float(np.mean(interval_losses)), "lr": base_lrs[0] * factor, "val_psnr": val}
-                )
-                interval_losses = []
-                write_log(run_dir, log_rows)
-                last_eval = now if due_eval else last_eval
-                if bar is not None and val is not None:
-                    bar.set_postfix(loss=f"{running_loss:.3g}", val_psnr=f"{val:.2f}")
-            if now - last_save >= config.checkpoint_every_s:
-                save_checkpoint(checkpoint_path, snapshot())
-                last_save = now
+                due_eval = now - last_eval >= config.eval_every_s
+                finishing = total_samples > 0 and samples_done >= total_samples
+                if due_eval or finishing or step == 1:
+                    val = validate(model, pairs, config.scale, config.channels) if (due_eval or finishing) else None
+                    log_rows.append(
+                        {"step": step, "samples": samples_done, "wall_s": round(wall_s, 1),
+                         "loss": float(np.mean(interval_losses)), "lr": base_lrs[0] * factor, "val_psnr": val}
+                    )
+                    interval_losses = []
+                    write_log(run_dir, log_rows)
+                    last_eval = now if due_eval else last_eval
+                    if bar is not None and val is not None:
+                        bar.set_postfix(loss=f"{running_loss:.3g}", val_psnr=f"{val:.2f}")
+                if now - last_save >= config.checkpoint_every_s:
+                    save_checkpoint(checkpoint_path, snapshot())
+                    last_save = now
     except KeyboardInterrupt:
         interrupted = True  # Ctrl-C: save what we have; --resume continues from here
     finally:
