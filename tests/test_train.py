@@ -96,6 +96,7 @@ def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
     info, path = export_run(str(tmp_path / "e"), str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
     assert path == tmp_path / "w" / info.file and path.is_file()
     assert info.default and info.name == "5-1-3_x3" and info.recipe["samples"] == 16 * 12
+    assert info.recipe["device"] == "cpu"
     assert load_manifest(tmp_path / "w")[0].sha256 == info.sha256
     model = build_model(config)
     model.load_state_dict(load_checkpoint(tmp_path / "e" / CHECKPOINT)["model"])

@@ -86,8 +86,8 @@ def export_run(
             scores.setdefault("skipped", []).append(f"{dataset}: {exc}")  # type: ignore[union-attr]
             continue
         scores[dataset] = round(result.psnr, 2)
-        if config.channels == 3:
-            scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
+    if config.channels == 3 and any(isinstance(v, float) for v in scores.values()):
+        scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
     recipe = {
         "command": command,
         "recipe": config.recipe,
@@ -102,6 +102,7 @@ def export_run(
         "samples": checkpoint["samples"], "steps": checkpoint["step"],
         "wall_minutes": round(checkpoint["wall_s"] / 60.0, 1),
         "cpu": checkpoint.get("cpu"), "torch": checkpoint.get("torch"), "seed": config.seed,
+        "device": checkpoint.get("accelerator") or "cpu",
     }
     info = ModelInfo(
         name=name, arch=config.arch, n1=config.n1, n2=config.n2, scale=config.scale,

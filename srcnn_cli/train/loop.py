@@ -328,6 +328,7 @@ def train(
             "data_fingerprint": data_key,
             "data": {"dirs": config.train_dirs, "subimages": count},
             "cpu": cpu_name(),
+            "accelerator": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             "torch": torch.__version__,
         }
 
