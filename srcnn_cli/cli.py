@@ -290,7 +290,8 @@ def _need_torch():
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
 @click.option("--init", type=click.Path(dir_okay=False), help="Start from this checkpoint's weights.")
 @click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out where it stopped (--device, --threads, --eval-every may change).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=0)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -324,7 +325,12 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
         _ = config.filter_sizes  # parses --arch
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--arch") from None
-    result = run_training(config, resume=resume, progress=not quiet)
+    # Resuming keeps the run's settings, but may move it (another device, more threads).
+    ctx = click.get_current_context()
+    where = {field: getattr(config, field) for option, field in
+             (("device", "device"), ("threads", "threads"), ("eval_every", "eval_every_s"))
+             if ctx.get_parameter_source(option) is click.core.ParameterSource.COMMANDLINE}
+    result = run_training(config, resume=resume, progress=not quiet, where=where)
     val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
     click.echo(f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
                f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}")

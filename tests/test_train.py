@@ -250,3 +250,17 @@ def test_sigterm_stops_like_ctrl_c(tiny_data, tmp_path):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
     state = load_checkpoint(tmp_path / "t" / CHECKPOINT)
     assert state["step"] == stopped.step  # saved on the way out, not only on the timer
+
+
+def test_resume_may_move_a_run_but_not_change_it(tiny_data, tmp_path):
+    from srcnn_cli.errors import TrainingError
+
+    train(tiny_config(tiny_data, tmp_path / "r"), max_steps=4, progress=False)
+    with pytest.raises(TrainingError, match="lr cannot change when resuming a run"):
+        train(tiny_config(tiny_data, tmp_path / "r"), resume=True, progress=False, where={"lr": 1.0})
+    result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "r"), "--resume", "--threads", "2",
+                                      "--lr", "0.5", "--no-export", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("finished: 192 samples")  # the run's own budget, not a new one
+    config = load_checkpoint(tmp_path / "r" / CHECKPOINT)["config"]
+    assert config["threads"] == 2 and config["lr"] == 1e-3  # --threads moves it; --lr is ignored

@@ -39,6 +39,8 @@ from .transfer import fit_middle_layer, same_shape
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.csv"
 LOG_FIELDS = ["step", "samples", "wall_s", "loss", "lr", "val_psnr"]
+# Settings that say where and how visibly a run computes, not what: a resumed run may change them.
+WHERE_FIELDS = ("device", "threads", "eval_every_s", "checkpoint_every_s")
 
 
 @dataclass
@@ -240,8 +242,13 @@ def train(
     resume: bool = False,
     max_steps: int | None = None,
     progress: bool = True,
+    where: dict | None = None,
 ) -> TrainResult:
-    """Run (or resume) training until the sample budget is spent, or ``max_steps`` this call."""
+    """Run (or resume) training until the sample budget is spent, or ``max_steps`` this call.
+
+    On --resume the run's saved settings win over ``config``, except ``where`` it runs: any of
+    WHERE_FIELDS given in ``where`` (say, a CPU run moved to a GPU, or given more threads).
+    """
     if config.recipe not in RECIPES:
         raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
     run_dir = Path(config.out)
@@ -250,6 +257,10 @@ def train(
     if state is not None:
         config = TrainConfig(**state["config"])  # the run's own settings win over new flags
         config.out = str(run_dir)  # ...except where it lives: a run folder can be moved
+        for name, value in (where or {}).items():
+            if name not in WHERE_FIELDS:
+                raise TrainingError(f"{name} cannot change when resuming a run")
+            setattr(config, name, value)
     elif checkpoint_path.exists():
         raise TrainingError(f"{run_dir} already holds a run; pass --resume or choose another --out")
     if not config.train_dirs:
