@@ -51,6 +51,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--plot", type=Path, help="Write Set5 PSNR against samples (PNG).")
+    parser.add_argument("--rate", type=float,
+                        help="samples/s for the hours projection (default: the last run's own; give the "
+                             "CPU's when the runs were made on a GPU)")
     args = parser.parse_args()
     runs = {folder.name: load_run(folder) for folder in args.runs}
 
@@ -83,7 +86,7 @@ def main() -> None:
             continue
         per_decade = (b["final"] - a["final"]) / decades
         short = b["bar"] - b["final"]
-        rate = b["samples"] / b["wall_s"]
+        rate = args.rate or b["samples"] / b["wall_s"]
         if short <= 0:
             print(f"{b['label']}: bar met ({b['final']:.2f} >= {b['bar']:.2f})")
             continue
