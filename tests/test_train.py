@@ -264,3 +264,13 @@ def test_resume_may_move_a_run_but_not_change_it(tiny_data, tmp_path):
     assert result.output.startswith("finished: 192 samples")  # the run's own budget, not a new one
     config = load_checkpoint(tmp_path / "r" / CHECKPOINT)["config"]
     assert config["threads"] == 2 and config["lr"] == 1e-3  # --threads moves it; --lr is ignored
+
+
+def test_export_to_an_unwritable_place_is_a_clear_error(tiny_data, tmp_path):
+    train(tiny_config(tiny_data, tmp_path / "run"), progress=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "--weights-dir", str(blocker / "w"),
+                                      "--eval-sets", ""])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write the model to {blocker / 'w'}: Not a directory\n"

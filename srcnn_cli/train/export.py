@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from ..errors import TrainingError
 from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
@@ -68,13 +69,16 @@ def export_run(
     checkpoint = load_checkpoint(run / CHECKPOINT)
     data, config = checkpoint_onnx_bytes(checkpoint)
     folder = Path(weights_dir) if weights_dir else default_weights_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     name = model_name(config.arch, config.scale, config.channels)
     file_name = f"srcnn_{name}.onnx"
-    partial = folder / (file_name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, folder / file_name)
-    (run / "model.onnx").write_bytes(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (file_name + ".partial")
+        partial.write_bytes(data)
+        os.replace(partial, folder / file_name)
+        (run / "model.onnx").write_bytes(data)
+    except OSError as exc:
+        raise TrainingError(f"cannot write the model to {folder}: {exc.strerror or exc}") from None
     if config.val_dir and Path(config.val_dir).is_dir():
         plot_run(run, checkpoint["log"], config)
 
