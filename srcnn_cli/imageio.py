@@ -177,6 +177,9 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
                 f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,} "
                 f"(raise it with --max-pixels)"
             )
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
+            notes.append(f"has {frames} frames; only the first is upscaled")
         try:
             image.load()
             exif = image.getexif()

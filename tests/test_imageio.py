@@ -29,6 +29,17 @@ def test_modes_are_normalised(tmp_path, rgb_image):
     assert cmyk.mode == "RGB" and cmyk.notes == ["converted CMYK to RGB"]
 
 
+def test_only_the_first_frame_is_read_and_that_is_said(tmp_path):
+    frames = [Image.fromarray(np.full((6, 5, 3), 40 * i, np.uint8)) for i in range(3)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "p.tif", save_all=True, append_images=frames[1:2])
+    gif = read_image(tmp_path / "a.gif")
+    assert gif.pixels.shape[:2] == (6, 5) and int(gif.pixels.max()) == 0
+    assert gif.notes == ["has 3 frames; only the first is upscaled"]
+    assert read_image(tmp_path / "p.tif").notes == ["has 2 frames; only the first is upscaled"]
+    assert read_image(save(tmp_path / "one.gif", frames[1])).notes == []
+
+
 def test_16bit_is_kept(tmp_path):
     import cv2
 
