@@ -242,9 +242,16 @@ def test_sigterm_stops_like_ctrl_c(tiny_data, tmp_path):
     import os
     import signal
     import threading
+    import time
 
     config = tiny_config(tiny_data, tmp_path / "t", samples=16 * 10**6, checkpoint_every_s=1e9)
-    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+    def terminate_once_running():  # the log is written at the first step, inside the loop
+        while not (tmp_path / "t" / "log.csv").exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_running, daemon=True).start()
     stopped = train(config, progress=False)
     assert not stopped.finished and 0 < stopped.step < 10**6
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back

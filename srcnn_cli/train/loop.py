@@ -216,11 +216,13 @@ def load_checkpoint(path: Path) -> dict:
 
 
 @contextmanager
-def stop_signals_interrupt():
-    """SIGTERM (a scheduler, ``kill``) and SIGINT stop training the way Ctrl-C does.
+def sigterm_interrupts():
+    """SIGTERM (a batch scheduler, ``kill``) stops training the way Ctrl-C does.
 
-    A job started with ``nohup ... &`` ignores SIGINT and dies on SIGTERM without a word; here both
-    raise KeyboardInterrupt, so the checkpoint is saved and ``--resume`` continues.
+    Python turns SIGINT into KeyboardInterrupt already, except in jobs started in the background
+    by a script, which by convention ignore it (so that Ctrl-C in the script spares them); that
+    convention is kept. SIGTERM would end the process without a word; here it saves the
+    checkpoint, and ``--resume`` continues.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
@@ -229,12 +231,11 @@ def stop_signals_interrupt():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def train(
@@ -360,7 +361,7 @@ def train(
     interval_losses: list[float] = []  # since the last log row, whose mean is logged
     interrupted = False
     try:
-        with stop_signals_interrupt():
+        with sigterm_interrupts():
             while total_samples <= 0 or samples_done < total_samples:
                 if max_steps is not None and steps_this_call >= max_steps:
                     interrupted = True
