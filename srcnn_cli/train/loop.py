@@ -281,6 +281,8 @@ def train(
     )
     inputs, targets = np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
     count = len(inputs)
+    if state is not None and state["data_fingerprint"] != data_key:
+        raise TrainingError("the training data changed since this run started; cannot resume")
     # On a GPU the whole set (~1.4 GB at x3) lives on the card: a host gather and copy per step
     # would cost more than the step itself. The batches are the same either way.
     on_card = None
@@ -292,8 +294,7 @@ def train(
             return torch.from_numpy(inputs[picked]), torch.from_numpy(targets[picked])
         index = torch.from_numpy(picked).to(device)
         return on_card[0][index], on_card[1][index]
-    if state is not None and state["data_fingerprint"] != data_key:
-        raise TrainingError("the training data changed since this run started; cannot resume")
+
     crop = config.shrink  # valid convolutions: the loss sees the centre only
 
     # --- model and optimiser ---
