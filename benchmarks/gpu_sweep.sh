@@ -12,21 +12,21 @@
 #   own `srcnn train` arguments (benchmarks/sweeps/ holds the ones measured).
 set -u
 data=$1 out=$2 seconds=$3 runs_file=$4
-srcnn() { python3 -m srcnn_cli "$@"; }
+srcnn=(python3 -m srcnn_cli)  # the checkout's code, with the machine's own Python packages
 mkdir -p "$out"
 common=(--train-dir "$data/T91" --train-dir "$data/BSDS500-train" --val-dir "$data/Set5"
         --device "${DEVICE:-cuda}" --eval-every 15 --no-export -q)
 
 # Extract each scale's sub-images once, before the runs that share them start.
 for s in 2 3 4; do
-  python3 -c "from srcnn_cli.train.data import load_subimages as l; import sys
+  python3 -c "from srcnn_cli.train.data import load_subimages as l
 l(['$data/T91', '$data/BSDS500-train'], $s, 1, 33, 14)" &
 done
 wait
 
 run() {  # name, then srcnn train arguments
   local name=$1; shift
-  timeout -s INT -k 30 "$seconds" python3 -m srcnn_cli train "${common[@]}" --out "$out/$name" "$@" \
+  timeout -s INT -k 30 "$seconds" "${srcnn[@]}" train "${common[@]}" --out "$out/$name" "$@" \
     < /dev/null > "$out/$name.txt" 2>&1 &
 }
 while read -r name args; do
