@@ -281,3 +281,13 @@ def test_export_to_an_unwritable_place_is_a_clear_error(tiny_data, tmp_path):
                                       "--eval-sets", ""])
     assert result.exit_code == 1
     assert result.output == f"Error: cannot write the model to {blocker / 'w'}: Not a directory\n"
+
+
+def test_missing_checkpoints_are_named_for_what_was_asked(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "none"), "--resume"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: no checkpoint to resume at {tmp_path / 'none' / CHECKPOINT}\n"
+    result = CliRunner().invoke(cli, ["export", str(tmp_path), "--weights-dir", str(tmp_path / "w"),
+                                      "--eval-sets", ""])
+    assert result.exit_code == 1
+    assert result.output == f"Error: no checkpoint at {tmp_path / CHECKPOINT}\n"

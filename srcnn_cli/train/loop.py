@@ -207,8 +207,8 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
-    if not path.exists():
-        raise TrainingError(f"no checkpoint to resume at {path}")
+    if not path.is_file():
+        raise TrainingError(f"no checkpoint at {path}")
     state = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or state.get("format") != "srcnn-cli checkpoint 1":
         raise TrainingError(f"{path} is not a srcnn-cli checkpoint")
@@ -254,6 +254,8 @@ def train(
         raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
     run_dir = Path(config.out)
     checkpoint_path = run_dir / CHECKPOINT
+    if resume and not checkpoint_path.is_file():
+        raise TrainingError(f"no checkpoint to resume at {checkpoint_path}")
     state = load_checkpoint(checkpoint_path) if resume else None
     if state is not None:
         config = TrainConfig(**state["config"])  # the run's own settings win over new flags
