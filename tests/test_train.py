@@ -291,3 +291,13 @@ def test_missing_checkpoints_are_named_for_what_was_asked(tmp_path):
                                       "--eval-sets", ""])
     assert result.exit_code == 1
     assert result.output == f"Error: no checkpoint at {tmp_path / CHECKPOINT}\n"
+
+
+def test_export_records_a_missing_test_set_and_measures_colour_only_when_scored(tiny_data, tmp_path):
+    from srcnn_cli.train.export import export_run
+
+    train(tiny_config(tiny_data, tmp_path / "rgb", channels=3), progress=False)
+    info, path = export_run(tmp_path / "rgb", tmp_path / "w", ("Set5",), str(tmp_path / "no-data"))
+    assert path.is_file() and info.channels == 3
+    assert list(info.psnr) == ["skipped"] and info.psnr["skipped"][0].startswith("Set5: ")
+    assert "measure" not in info.psnr  # nothing was measured, so no measure to name

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import TrainingError
+from ..errors import SrcnnError, TrainingError
 from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
@@ -83,14 +83,16 @@ def export_run(
         plot_run(run, checkpoint["log"], config)
 
     scores: dict[str, float] = {}
+    measured = False
     for dataset in eval_sets:
         try:
             result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir)[0]
-        except Exception as exc:  # a missing test set must not block an export
+        except SrcnnError as exc:  # a missing test set must not block an export
             scores.setdefault("skipped", []).append(f"{dataset}: {exc}")  # type: ignore[union-attr]
             continue
         scores[dataset] = round(result.psnr, 2)
-    if config.channels == 3 and any(isinstance(v, float) for v in scores.values()):
+        measured = True
+    if config.channels == 3 and measured:
         scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
     recipe = {
         "command": command,
