@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -335,7 +336,10 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
     click.echo(f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
                f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}")
     if not result.finished:
-        click.echo(f"continue with: srcnn train --out {out} --resume")
+        # The run folder keeps the training settings, not what to do at the end: repeat those.
+        end_flags = ([] if export else ["--no-export"]) + (["--weights-dir", weights_dir] if weights_dir else []) \
+            + (["--data-dir", data_dir] if data_dir else [])
+        click.echo("continue with: " + shlex.join(["srcnn", "train", "--out", out, "--resume", *end_flags]))
         return
     if export:
         from .train.export import export_run

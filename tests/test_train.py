@@ -301,3 +301,25 @@ def test_export_records_a_missing_test_set_and_measures_colour_only_when_scored(
     assert path.is_file() and info.channels == 3
     assert list(info.psnr) == ["skipped"] and info.psnr["skipped"][0].startswith("Set5: ")
     assert "measure" not in info.psnr  # nothing was measured, so no measure to name
+
+
+def test_the_continue_hint_keeps_what_happens_at_the_end(tiny_data, tmp_path, monkeypatch):
+    import shlex
+
+    import srcnn_cli.train.loop as loop
+
+    real_train = loop.train
+    monkeypatch.setattr(loop, "train", lambda *args, **kw: real_train(*args, max_steps=3, **kw))
+    out, weights = tmp_path / "run dir", tmp_path / "my weights"
+    result = CliRunner().invoke(cli, ["train", "--arch", "5-1-3", "--n1", "8", "--n2", "4", "--patch", "21",
+                                      "--stride", "9", "--batch", "16", "--samples", "192", "--train-dir",
+                                      str(tiny_data), "--out", str(out), "--threads", "1", "--no-export",
+                                      "--weights-dir", str(weights), "-q"])
+    assert result.exit_code == 0, result.output
+    hint = result.output.splitlines()[-1]
+    assert hint == "continue with: " + shlex.join(["srcnn", "train", "--out", str(out), "--resume", "--no-export",
+                                                   "--weights-dir", str(weights)])
+    monkeypatch.setattr(loop, "train", real_train)
+    result = CliRunner().invoke(cli, shlex.split(hint.removeprefix("continue with: "))[1:] + ["-q"])
+    assert result.exit_code == 0 and result.output.startswith("finished: 192 samples"), result.output
+    assert not weights.exists()  # --no-export held on the resumed run
