@@ -83,17 +83,18 @@ def export_run(
         plot_run(run, checkpoint["log"], config)
 
     scores: dict[str, float] = {}
-    measured = False
+    skipped: list[str] = []
     for dataset in eval_sets:
         try:
             result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir)[0]
         except SrcnnError as exc:  # a missing test set must not block an export
-            scores.setdefault("skipped", []).append(f"{dataset}: {exc}")  # type: ignore[union-attr]
+            skipped.append(f"{dataset}: {exc}")
             continue
         scores[dataset] = round(result.psnr, 2)
-        measured = True
-    if config.channels == 3 and measured:
+    if config.channels == 3 and scores:
         scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
+    if skipped:
+        scores["skipped"] = skipped  # type: ignore[assignment]
     recipe = {
         "command": command,
         "recipe": config.recipe,

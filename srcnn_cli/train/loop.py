@@ -59,9 +59,7 @@ def build_model(config: TrainConfig) -> SRCNN:
 
 def start_from(model: SRCNN, config: TrainConfig, checkpoint: Path, inputs: np.ndarray) -> None:
     """--init: the checkpoint's weights; for another middle filter size, fitted (``transfer``)."""
-    if not checkpoint.is_file():
-        raise TrainingError(f"--init checkpoint not found: {checkpoint}")
-    source_state = load_checkpoint(checkpoint)
+    source_state = load_checkpoint(checkpoint, missing="--init checkpoint not found:")
     known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
     source = build_model(TrainConfig(**known))
     source.load_state_dict(source_state["model"])
@@ -206,9 +204,10 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(partial, path)  # never leave a half-written checkpoint behind
 
 
-def load_checkpoint(path: Path) -> dict:
+def load_checkpoint(path: Path, missing: str = "no checkpoint at") -> dict:
+    """The checkpoint at ``path``; ``missing`` starts the error when there is none (the caller's words)."""
     if not path.is_file():
-        raise TrainingError(f"no checkpoint at {path}")
+        raise TrainingError(f"{missing} {path}")
     state = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or state.get("format") != "srcnn-cli checkpoint 1":
         raise TrainingError(f"{path} is not a srcnn-cli checkpoint")
@@ -254,9 +253,7 @@ def train(
         raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
     run_dir = Path(config.out)
     checkpoint_path = run_dir / CHECKPOINT
-    if resume and not checkpoint_path.is_file():
-        raise TrainingError(f"no checkpoint to resume at {checkpoint_path}")
-    state = load_checkpoint(checkpoint_path) if resume else None
+    state = load_checkpoint(checkpoint_path, missing="no checkpoint to resume at") if resume else None
     if state is not None:
         config = TrainConfig(**state["config"])  # the run's own settings win over new flags
         config.out = str(run_dir)  # ...except where it lives: a run folder can be moved
