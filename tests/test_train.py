@@ -1,4 +1,6 @@
 """Training tests on tiny synthetic data: seconds, not minutes."""
+import shlex
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -304,8 +306,6 @@ def test_export_records_a_missing_test_set_and_measures_colour_only_when_scored(
 
 
 def test_the_continue_hint_keeps_what_happens_at_the_end(tiny_data, tmp_path, monkeypatch):
-    import shlex
-
     import srcnn_cli.train.loop as loop
 
     real_train = loop.train
