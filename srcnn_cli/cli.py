@@ -153,7 +153,7 @@ def _echo_err(message: str) -> None:
 @library_errors
 def models(as_json):
     """List the bundled models."""
-    from .models import load_manifest
+    from .models import PSNR_OVER_Y, load_manifest
 
     entries = [m.to_json() for m in load_manifest()]
     if as_json:
@@ -166,12 +166,12 @@ def models(as_json):
     for e in entries:
         set5 = e["psnr"].get("Set5")
         # colour models are scored over Y, Cb and Cr together (Table 5): not comparable with Y
-        shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if e["channels"] == 3 else "")
+        shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if e["psnr_measure"] != PSNR_OVER_Y else "")
         click.echo(
             f"{e['name']:<16} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
             f"{'yes' if e['default'] else '':>7} {shown:>8}  {e['path']}"
         )
-    if any(e["channels"] == 3 for e in entries):
+    if any(e["psnr_measure"] != PSNR_OVER_Y and e["psnr"] for e in entries):
         click.echo("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
 
 

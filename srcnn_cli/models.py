@@ -26,6 +26,9 @@ from .onnxmodel import Layer, srcnn_onnx_bytes
 
 MANIFEST = "manifest.json"
 CHANNEL_NAMES = {"y": 1, "rgb": 3}
+MANIFEST_FORMAT = 2  # 2: the PSNR measure and skipped sets left the psnr dict for their own fields
+PSNR_OVER_Y = "paper luma: rgb2ycbcr Y (BSD200: rgb2gray, as Table 4)"
+PSNR_OVER_YCBCR = "Table 5: PSNR over uint8 Y, Cb, Cr"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,9 @@ class ModelInfo:
     sha256: str
     default: bool = False
     recipe: dict = field(default_factory=dict)
-    psnr: dict = field(default_factory=dict)
+    psnr: dict = field(default_factory=dict)  # test set -> dB, numbers only
+    psnr_measure: str = PSNR_OVER_Y  # what ``psnr`` was measured over
+    psnr_skipped: list = field(default_factory=list)  # "set: reason" for sets export could not score
 
     @property
     def path(self) -> Path:
@@ -52,7 +57,8 @@ class ModelInfo:
         return {
             "name": self.name, "arch": self.arch, "n1": self.n1, "n2": self.n2,
             "scale": self.scale, "channels": self.channels, "path": str(self.path.resolve()),
-            "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "recipe": self.recipe,
+            "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "psnr_measure": self.psnr_measure,
+            "psnr_skipped": self.psnr_skipped, "recipe": self.recipe,
         }
 
 
@@ -87,9 +93,16 @@ def load_manifest(folder: Path | None = None) -> list[ModelInfo]:
     try:
         entries = json.loads(path.read_text())["models"]
         known = set(ModelInfo.__dataclass_fields__)
-        return [ModelInfo(**{k: v for k, v in entry.items() if k in known}) for entry in entries]
+        return [ModelInfo(**{k: v for k, v in _upgrade_entry(entry).items() if k in known}) for entry in entries]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the weights manifest {path} is unreadable: {exc}") from None
+
+
+def _upgrade_entry(entry: dict) -> dict:
+    """A format-1 entry kept its measure and skipped sets inside ``psnr``: move them out."""
+    psnr = dict(entry.get("psnr") or {})
+    moved = {"psnr_measure": psnr.pop("measure", None), "psnr_skipped": psnr.pop("skipped", None)}
+    return {**entry, "psnr": psnr, **{k: v for k, v in moved.items() if v is not None}}
 
 
 def sha256_file(path: Path) -> str:

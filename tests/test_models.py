@@ -8,7 +8,7 @@ import pytest
 
 from srcnn_cli.errors import ModelError
 from srcnn_cli.matfile import MatFileError, load_mat
-from srcnn_cli.models import find_bundled, load_manifest, mat_layers, mat_to_onnx_bytes, resolve_model
+from srcnn_cli.models import PSNR_OVER_Y, PSNR_OVER_YCBCR, find_bundled, load_manifest, mat_layers, mat_to_onnx_bytes, resolve_model
 from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
 from srcnn_cli.runtime import Session
 
@@ -142,7 +142,21 @@ def test_shipped_manifest_matches_its_files():
     for entry in json.loads(manifest.read_text())["models"]:
         data = (folder / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
-        assert {"name", "arch", "n1", "n2", "scale", "channels", "recipe", "psnr"} <= set(entry)
+        assert {"name", "arch", "n1", "n2", "scale", "channels", "recipe", "psnr", "psnr_measure"} <= set(entry)
+        assert all(isinstance(db, float) for db in entry["psnr"].values()), entry["name"]
+
+
+def test_format_1_manifest_entries_are_read_with_their_measure_moved_out(tmp_path):
+    """Format 1 kept the colour measure and skipped sets inside ``psnr``; reading splits them off."""
+    entry = {"name": "9-1-5_x3_rgb", "arch": "9-1-5", "n1": 64, "n2": 32, "scale": 3, "channels": 3,
+             "file": "m.onnx", "sha256": "0" * 64,
+             "psnr": {"Set5": 36.44, "measure": PSNR_OVER_YCBCR, "skipped": ["Set14: not found"]}}
+    plain = {**entry, "name": "9-1-5_x3", "channels": 1, "psnr": {"Set5": 32.46}}
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry, plain]}))
+    rgb, y = load_manifest(tmp_path)
+    assert rgb.psnr == {"Set5": 36.44} and rgb.psnr_measure == PSNR_OVER_YCBCR
+    assert rgb.psnr_skipped == ["Set14: not found"]
+    assert y.psnr == {"Set5": 32.46} and y.psnr_measure == PSNR_OVER_Y and y.psnr_skipped == []
 
 
 @needs_data

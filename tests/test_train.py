@@ -9,6 +9,7 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from srcnn_cli.cli import cli  # noqa: E402
+from srcnn_cli.models import PSNR_OVER_YCBCR, load_manifest  # noqa: E402
 from srcnn_cli.train.config import TrainConfig  # noqa: E402
 from srcnn_cli.train.data import extract_patches, load_subimages  # noqa: E402
 from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint, train  # noqa: E402
@@ -301,8 +302,10 @@ def test_export_records_a_missing_test_set_and_measures_colour_only_when_scored(
     train(tiny_config(tiny_data, tmp_path / "rgb", channels=3), progress=False)
     info, path = export_run(tmp_path / "rgb", tmp_path / "w", ("Set5",), str(tmp_path / "no-data"))
     assert path.is_file() and info.channels == 3
-    assert list(info.psnr) == ["skipped"] and info.psnr["skipped"][0].startswith("Set5: ")
-    assert "measure" not in info.psnr  # nothing was measured, so no measure to name
+    assert info.psnr == {} and len(info.psnr_skipped) == 1 and info.psnr_skipped[0].startswith("Set5: ")
+    assert info.psnr_measure == PSNR_OVER_YCBCR  # what the numbers would be over, once measured
+    saved = load_manifest(tmp_path / "w")  # and the manifest keeps both apart from the numbers
+    assert saved[0].psnr == {} and saved[0].psnr_skipped == info.psnr_skipped
 
 
 def test_the_continue_hint_keeps_what_happens_at_the_end(tiny_data, tmp_path, monkeypatch):

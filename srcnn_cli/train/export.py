@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 
 from ..errors import SrcnnError, TrainingError
-from ..models import MANIFEST, ModelInfo, load_manifest, model_name, sha256_file
+from ..models import (
+    MANIFEST, MANIFEST_FORMAT, PSNR_OVER_Y, PSNR_OVER_YCBCR, ModelInfo, load_manifest, model_name, sha256_file,
+)
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
 from .loop import CHECKPOINT, build_model, load_checkpoint, plot_run
@@ -44,11 +46,8 @@ def pick_defaults(models: list[ModelInfo]) -> list[ModelInfo]:
 
 
 def write_manifest(folder: Path, models: list[ModelInfo]) -> None:
-    entries = []
-    for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name)):
-        entry = dict(info.__dict__)
-        entries.append(entry)
-    text = json.dumps({"format": 1, "models": entries}, indent=2) + "\n"
+    entries = [dict(info.__dict__) for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name))]
+    text = json.dumps({"format": MANIFEST_FORMAT, "models": entries}, indent=2) + "\n"
     partial = folder / (MANIFEST + ".partial")
     partial.write_text(text)
     os.replace(partial, folder / MANIFEST)
@@ -91,10 +90,6 @@ def export_run(
             skipped.append(f"{dataset}: {exc}")
             continue
         scores[dataset] = round(result.psnr, 2)
-    if config.channels == 3 and scores:
-        scores["measure"] = "Table 5: PSNR over uint8 Y, Cb, Cr"  # type: ignore[assignment]
-    if skipped:
-        scores["skipped"] = skipped  # type: ignore[assignment]
     recipe = {
         "command": command,
         "recipe": config.recipe,
@@ -114,7 +109,8 @@ def export_run(
     info = ModelInfo(
         name=name, arch=config.arch, n1=config.n1, n2=config.n2, scale=config.scale,
         channels=config.channels, file=file_name, sha256=sha256_file(folder / file_name),
-        recipe=recipe, psnr=scores,
+        recipe=recipe, psnr=scores, psnr_measure=PSNR_OVER_YCBCR if config.channels == 3 else PSNR_OVER_Y,
+        psnr_skipped=skipped,
     )
     models = [m for m in load_manifest(folder) if m.name != name] + [info]
     models = pick_defaults(models)
