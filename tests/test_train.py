@@ -296,7 +296,7 @@ def test_missing_checkpoints_are_named_for_what_was_asked(tmp_path):
     assert result.output == f"Error: no checkpoint at {tmp_path / CHECKPOINT}\n"
 
 
-def test_export_records_a_missing_test_set_and_measures_colour_only_when_scored(tiny_data, tmp_path):
+def test_export_keeps_a_missing_test_set_and_the_colour_measure_out_of_the_numbers(tiny_data, tmp_path):
     from srcnn_cli.train.export import export_run
 
     train(tiny_config(tiny_data, tmp_path / "rgb", channels=3), progress=False)
