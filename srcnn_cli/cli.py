@@ -163,15 +163,18 @@ def models(as_json):
         click.echo("no bundled models")
         return
     click.echo(f"{'name':<16} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}  path")
+    starred = False
     for e in entries:
         set5 = e["psnr"].get("Set5")
         # colour models are scored over Y, Cb and Cr together (Table 5): not comparable with Y
-        shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if e["psnr_measure"] != PSNR_OVER_Y else "")
+        star = set5 is not None and e["psnr_measure"] != PSNR_OVER_Y
+        starred = starred or star
+        shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if star else "")
         click.echo(
             f"{e['name']:<16} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
             f"{'yes' if e['default'] else '':>7} {shown:>8}  {e['path']}"
         )
-    if any(e["psnr_measure"] != PSNR_OVER_Y and e["psnr"] for e in entries):
+    if starred:  # the footnote explains a star, so only when one was printed
         click.echo("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from srcnn_cli import __version__
 from srcnn_cli.cli import cli
+from srcnn_cli.models import PSNR_OVER_YCBCR
 
 
 @pytest.fixture
@@ -167,6 +168,23 @@ def test_models_listing_marks_the_colour_measure(runner):
     y_line = next(line for line in table.output.splitlines() if line.startswith("9-5-5_x3 "))
     assert table.exit_code == 0 and "*  " in rgb_line and "*" not in y_line
     assert table.output.rstrip().endswith("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
+
+
+def test_models_listing_footnote_only_with_a_star(runner, bundled_weights):
+    # a colour model scored without Set5 shows "-" in the Set5 column: no star, so no footnote
+    manifest = json.loads((bundled_weights / "manifest.json").read_text())
+    colour = dict(manifest["models"][1], name="9-1-5_x3_rgb", channels=3, default=False,
+                  psnr={"Set14": 33.0}, psnr_measure=PSNR_OVER_YCBCR)
+    manifest["models"].append(colour)
+    (bundled_weights / "manifest.json").write_text(json.dumps(manifest))
+    table = runner.invoke(cli, ["models"])
+    rgb_line = next(line for line in table.output.splitlines() if line.startswith("9-1-5_x3_rgb"))
+    assert table.exit_code == 0 and "      -  " in rgb_line
+    assert "*" not in table.output and "Table 5" not in table.output
+    colour["psnr"] = {"Set5": 36.5, "Set14": 33.0}
+    (bundled_weights / "manifest.json").write_text(json.dumps(manifest))
+    table = runner.invoke(cli, ["models"])
+    assert table.exit_code == 0 and "36.50*" in table.output and "Table 5" in table.output
 
 
 def test_python_module_entry_point():
