@@ -31,6 +31,15 @@ EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "B
 PARTIAL_SUFFIX = ".srcnn-partial"
 DEFAULT_MAX_PIXELS = 150_000_000
 _ORIENTATION = 0x0112
+# Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
+# colour map, ICC), not the picture. Pillow returns a TIFF's whole first IFD as its EXIF, so
+# these are dropped: they are wrong for the upscaled image, and written back into a TIFF they
+# contradict the new pixel layout (Pillow fails with "codec configuration error").
+_TIFF_LAYOUT_TAGS = frozenset({
+    254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 273, 277, 278, 279, 280, 281, 284,
+    288, 289, 290, 291, 292, 293, 317, 320, 321, 322, 323, 324, 325, 330, 332, 338, 339, 340,
+    341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 34675,
+})
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
@@ -192,6 +201,8 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
             raise UnsupportedImage(f"truncated or corrupt image ({exc})") from None
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1  # the pixels are now upright
+    for tag in _TIFF_LAYOUT_TAGS & set(exif):
+        del exif[tag]
     exif_bytes = exif.tobytes() if len(exif) else None
     header = _png_header(data)
     if _is_16bit_colour(image, data):

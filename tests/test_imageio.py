@@ -74,6 +74,31 @@ def test_exif_orientation_applied_and_reset(tmp_path, rgb_image):
         assert written.getexif()[0x010F] == "TestCam"
 
 
+def test_tiff_metadata_without_its_layout_tags(tmp_path, rgb_image):
+    # Pillow hands back a TIFF's whole first IFD as EXIF (size, strips, bits per sample...);
+    # written into a larger or re-typed TIFF those made Pillow fail ("codec configuration error")
+    image = Image.fromarray(rgb_image)
+    exif = image.getexif()
+    exif[0x010F] = "ScanCo"
+    sources = [save(tmp_path / "c.tif", image, exif=exif, compression="tiff_lzw"),
+               save(tmp_path / "g.tif", image.convert("L"), exif=exif),
+               save(tmp_path / "f.tif", Image.fromarray(rgb_image[:, :, 0].astype(np.float32) / 255, mode="F"),
+                    exif=exif)]
+    for source in sources:
+        decoded = read_image(source)
+        tags = Image.Exif()
+        tags.load(decoded.exif)
+        assert dict(tags) == {0x010F: "ScanCo"}, source.name
+        bigger = np.repeat(np.repeat(decoded.pixels, 2, axis=0), 2, axis=1)
+        for suffix in (".tif", ".png"):
+            out = tmp_path / f"{source.stem}_out{suffix}"
+            write_image(out, bigger, exif=decoded.exif)
+            with Image.open(out) as written:
+                assert written.size == (bigger.shape[1], bigger.shape[0]), out.name
+                assert written.getexif()[0x010F] == "ScanCo", out.name
+            np.testing.assert_array_equal(read_image(out).pixels, bigger)
+
+
 def test_icc_profile_kept(tmp_path, rgb_image):
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     path = save(tmp_path / "i.png", Image.fromarray(rgb_image), icc_profile=profile)
