@@ -119,9 +119,10 @@ def find_bundled(name: str | None, scale: int, channels: int, models: list[Model
         if not chosen:
             chosen = [m for m in models if m.name == name]  # a full name fixes scale/channels
     if not chosen:
-        wanted = f"{name or 'a default model'} at x{scale} ({'rgb' if channels == 3 else 'y'})"
+        kind = "rgb" if channels == 3 else "y"
+        wanted = f"model {name} at x{scale} ({kind})" if name else f"{kind} model at x{scale}"
         available = ", ".join(m.name for m in models) or "none (no weights are bundled)"
-        raise ModelError(f"no bundled model {wanted}; available: {available}")
+        raise ModelError(f"no bundled {wanted}; available: {available}")
     return chosen[0]
 
 

@@ -117,6 +117,8 @@ def test_bundled_lookup_and_sha_check(bundled_weights):
     assert find_bundled("9-5-5", 2, 1, models).name == "9-5-5_x2"
     with pytest.raises(ModelError, match="no bundled model 9-1-5 at x3"):
         find_bundled("9-1-5", 3, 1, models)
+    with pytest.raises(ModelError, match=r"^no bundled rgb model at x3; available: 9-5-5_x2, 9-5-5_x3, 9-5-5_x4$"):
+        find_bundled(None, 3, 3, models)
     assert resolve_model("9-5-5", 4).info.scale == 4
     (bundled_weights / "9-5-5_x4.onnx").write_bytes(b"corrupted")
     with pytest.raises(ModelError, match="corrupt: sha256"):
