@@ -121,9 +121,17 @@ def evaluate_dataset(
         luma = PAPER_LUMA.get(dataset, "ycbcr")
     rows: list[ImageScore] = []
     for path in dataset_images(folder):
-        pair = model_pair(path.stem, load_uint8(path), scale, channels, luma)
-        if min(pair.ground_truth.shape[:2]) <= 2 * scale + 11:
-            raise SrcnnError(f"{path.name} is too small to evaluate at x{scale}")
+        image = load_uint8(path)
+        # after the crop to a multiple of the scale and the shave of `scale` pixels per border,
+        # an SSIM window (11 x 11) must still fit
+        smallest = (2 * scale + 11) // scale * scale + scale
+        if min(image.shape[:2]) < smallest:
+            height, width = image.shape[:2]
+            raise SrcnnError(
+                f"{path.name} ({width}x{height}) is too small to evaluate at x{scale}: "
+                f"it needs at least {smallest} pixels on each side"
+            )
+        pair = model_pair(path.stem, image, scale, channels, luma)
         output = quantize_uint8(run_model(pair.bicubic))
         network = score(pair.ground_truth, output, scale)
         bicubic = score(pair.ground_truth, pair.bicubic, scale)

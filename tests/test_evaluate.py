@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from srcnn_cli.cli import cli
-from srcnn_cli.errors import DatasetNotFound
+from srcnn_cli.errors import DatasetNotFound, SrcnnError
 from srcnn_cli.evaluate import evaluate, evaluate_dataset, find_dataset
 from srcnn_cli.paper import TABLES
 
@@ -80,6 +80,24 @@ def test_cli_eval_errors(tmp_path, identity_model, monkeypatch):
     assert result.exit_code == 1 and result.output.startswith("Error: dataset Set5 not found")
     result = runner.invoke(cli, ["eval", "Set5", "-s", "5"])
     assert result.exit_code == 2 and "scales must be among 2, 3, 4" in result.output
+
+
+def test_images_too_small_for_the_protocol(tmp_path, identity_model):
+    # crop to a multiple of the scale, shave `scale` per border, then an 11 x 11 SSIM window:
+    # at x3 an image needs 18 pixels a side; smaller ones are named, not a resize traceback
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    Image.fromarray(rng.integers(0, 256, (18, 18), dtype=np.uint8)).save(folder / "a.png")
+    assert evaluate_dataset(folder, "small", 3, lambda plane: plane, "identity").images == 1
+    for height, width in [(17, 40), (1, 300)]:
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(folder / "b.png")
+        with pytest.raises(SrcnnError, match=rf"^b.png \({width}x{height}\) is too small to evaluate at x3: "
+                                             r"it needs at least 18 pixels on each side$"):
+            evaluate_dataset(folder, "small", 3, lambda plane: plane, "identity")
+    result = CliRunner().invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert result.output == "Error: b.png (300x1) is too small to evaluate at x2: it needs at least 16 pixels on each side\n"
 
 
 def test_convert_mat_cli(tmp_path):
