@@ -312,6 +312,47 @@ def encode_image(
     return buffer.getvalue()
 
 
+_TIFF_SHORT, _TIFF_UNDEFINED = 3, 7
+
+
+def _tiff_add_tags(tiff: bytes, tags: dict[int, tuple[int, bytes]]) -> bytes | None:
+    """Add or replace tags ``{tag: (type, payload)}`` in the first IFD of a TIFF (for OpenCV's).
+
+    The payload and a rewritten IFD are appended, and the header points at the new IFD; the
+    old one stays as unused bytes. Offsets of existing values do not move, so they stay valid.
+    None where that needs offsets past 4 GB (a BigTIFF), which this does not write.
+    """
+    order = "<" if tiff[:2] == b"II" else ">"
+    if struct.unpack_from(order + "H", tiff, 2)[0] != 42:
+        return None  # BigTIFF: another layout
+    (ifd_offset,) = struct.unpack_from(order + "I", tiff, 4)
+    (count,) = struct.unpack_from(order + "H", tiff, ifd_offset)
+    entries = {}
+    for index in range(count):
+        entry = tiff[ifd_offset + 2 + 12 * index: ifd_offset + 14 + 12 * index]
+        entries[struct.unpack_from(order + "H", entry)[0]] = entry
+    (next_ifd,) = struct.unpack_from(order + "I", tiff, ifd_offset + 2 + 12 * count)
+    out = bytearray(tiff)
+    for tag, (kind, payload) in tags.items():
+        item_size = 2 if kind == _TIFF_SHORT else 1
+        if len(payload) <= 4:
+            value = payload.ljust(4, b"\0")
+        else:
+            out += b"\0" * (len(out) % 2)  # values start on a word boundary
+            value = struct.pack(order + "I", len(out))
+            out += payload
+        entries[tag] = struct.pack(order + "HHI", tag, kind, len(payload) // item_size) + value
+    out += b"\0" * (len(out) % 2)
+    new_offset = len(out)
+    out += struct.pack(order + "H", len(entries))
+    out += b"".join(entries[tag] for tag in sorted(entries))  # TIFF wants tags in ascending order
+    out += struct.pack(order + "I", next_ifd)
+    if len(out) >= 2**32:
+        return None  # offsets past 4 GB need a BigTIFF
+    struct.pack_into(order + "I", out, 4, new_offset)
+    return bytes(out)
+
+
 def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
     import cv2
 
@@ -326,9 +367,19 @@ def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
     data = encoded.tobytes()
     if fmt == "PNG":
         return _png_add_metadata(data, icc_profile, exif)
-    if icc_profile or exif:
-        notes.append("16-bit colour TIFF is written without ICC/EXIF metadata")
-    return data
+    order = "<" if data[:2] == b"II" else ">"
+    tags = {}
+    if pixels.shape[2] == 4:  # OpenCV leaves the fourth sample unnamed: say it is (unassociated) alpha
+        tags[338] = (_TIFF_SHORT, struct.pack(order + "H", 2))
+    if icc_profile:
+        tags[34675] = (_TIFF_UNDEFINED, icc_profile)
+    if exif:
+        notes.append("16-bit colour TIFF is written without EXIF metadata")
+    tagged = _tiff_add_tags(data, tags) if tags else data
+    if tagged is None:
+        notes.append("a TIFF over 4 GB is written without its ICC profile or alpha tag")
+        return data
+    return tagged
 
 
 def partial_path(final: Path) -> Path:

@@ -110,6 +110,22 @@ def test_icc_profile_kept(tmp_path, rgb_image):
             assert written.info.get("icc_profile") == profile, name
 
 
+def test_16bit_colour_tiff_keeps_icc_and_names_alpha(tmp_path):
+    # OpenCV writes these TIFFs; the ICC profile (tag 34675) and ExtraSamples = 2 (alpha,
+    # tag 338) are added to its directory afterwards
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rng = np.random.default_rng(3)
+    for channels in (3, 4):
+        pixels = rng.integers(0, 65536, (7, 9, channels), dtype=np.uint16)
+        notes = write_image(tmp_path / f"c{channels}.tif", pixels, icc_profile=profile, exif=b"Exif\0\0II*\0")
+        assert notes == ["16-bit colour TIFF is written without EXIF metadata"]
+        with Image.open(tmp_path / f"c{channels}.tif") as written:
+            assert written.info.get("icc_profile") == profile
+            assert written.tag_v2.get(338) == ((2,) if channels == 4 else None)
+            assert written.mode == ("RGBA" if channels == 4 else "RGB") and written.size == (9, 7)
+        np.testing.assert_array_equal(read_image(tmp_path / f"c{channels}.tif").pixels, pixels)
+
+
 def test_16bit_png_keeps_metadata(tmp_path):
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     pixels = np.full((5, 6, 3), 40000, np.uint16)
