@@ -54,10 +54,13 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.endswith(PARTIAL_SUFFIX)
 
 
-def _walk(folder: Path, recursive: bool) -> Iterable[Path]:
+def _walk(folder: Path, recursive: bool, skip: Path | None = None) -> Iterable[Path]:
+    """Files in ``folder`` (its whole tree with ``recursive``), never descending into ``skip``."""
     if recursive:
         for root, dirs, files in os.walk(folder):
-            dirs.sort()
+            # the output folder may sit inside the input tree: its results are not inputs,
+            # or every rerun would upscale the last run's outputs one level deeper
+            dirs[:] = sorted(d for d in dirs if skip is None or (Path(root) / d).resolve() != skip)
             for name in sorted(files):
                 yield Path(root) / name
     else:
@@ -84,11 +87,13 @@ def plan_jobs(
     skipped: list[FileResult] = []
     missing: list[FileResult] = []
     named_folder = False
+    out_path = Path(output).expanduser() if output else None
+    out_folder = out_path.resolve() if out_path is not None else None
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
             named_folder = True
-            for file in _walk(path, recursive):
+            for file in _walk(path, recursive, skip=out_folder):
                 if _is_image_name(file):
                     sources.append((file, path))
                 elif not file.name.endswith(PARTIAL_SUFFIX):
@@ -108,7 +113,6 @@ def plan_jobs(
         else:
             missing.append(FileResult(path, None, "failed", "no such file or folder"))
 
-    out_path = Path(output).expanduser() if output else None
     single_file_out = (
         out_path is not None and len(sources) == 1 and not named_folder
         and not out_path.is_dir() and out_path.suffix != ""

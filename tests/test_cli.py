@@ -79,6 +79,21 @@ def test_folder_recursive_mirrors_tree(runner, tmp_path, identity_model):
     assert "3 upscaled, 1 skipped, 0 failed" in result.output
 
 
+def test_output_folder_inside_the_input_tree_is_not_an_input(runner, tmp_path, identity_model):
+    source = make_images(tmp_path / "in", ["a.png"])
+    make_images(source / "sub", ["b.png"])
+    args = ["upscale", str(source), "-o", str(source / "big"), "-r", "-s", "2", "-m", str(identity_model)]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0 and "2 upscaled, 0 skipped, 0 failed" in first.output
+    rerun = runner.invoke(cli, args)  # used to upscale big/a_x2.png into big/big/a_x2_x2.png
+    assert rerun.exit_code == 0 and rerun.output == (
+        f"skipped {source / 'a.png'}: output exists (use --overwrite)\n"
+        f"skipped {source / 'sub' / 'b.png'}: output exists (use --overwrite)\n"
+        "nothing to upscale\n")
+    assert sorted(str(p.relative_to(source)) for p in source.rglob("*.png")) == [
+        "a.png", "big/a_x2.png", "big/sub/b_x2.png", "sub/b.png"]
+
+
 def test_glob_inputs(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png", "b.png", "c.bmp"])
     out = tmp_path / "out"
