@@ -9,6 +9,7 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from srcnn_cli.cli import cli  # noqa: E402
+from srcnn_cli.errors import TrainingError  # noqa: E402
 from srcnn_cli.models import PSNR_OVER_YCBCR, load_manifest  # noqa: E402
 from srcnn_cli.train.config import TrainConfig  # noqa: E402
 from srcnn_cli.train.data import extract_patches, load_subimages  # noqa: E402
@@ -42,6 +43,32 @@ def test_subimages_are_extracted_once_and_cached(tiny_data):
     again = load_subimages([str(tiny_data)], 3, 1, 21, 9)
     assert again[2] == key and np.array_equal(again[0], inputs)
     assert extract_patches(np.zeros((1, 5, 5), np.float32), 6, 1).shape == (0, 1, 6, 6)
+
+
+def test_training_images_too_small_or_unreadable(tiny_data, tmp_path):
+    # images without a whole sub-image add none (a 1-pixel row used to crash the downscale)
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tiny_data / "small.png")
+    Image.fromarray(np.zeros((1, 300), np.uint8)).save(tiny_data / "row.png")
+    assert load_subimages([str(tiny_data)], 3, 1, 21, 9)[0].shape == (48, 1, 21, 21)
+    only_small = tmp_path / "small"
+    only_small.mkdir()
+    Image.fromarray(np.zeros((1, 300), np.uint8)).save(only_small / "row.png")
+    with pytest.raises(TrainingError, match=r"^every image is smaller than one 21x21 sub-image$"):
+        load_subimages([str(only_small)], 3, 1, 21, 9)
+    (only_small / "empty.png").write_bytes(b"")
+    result = CliRunner().invoke(cli, ["train", "--train-dir", str(only_small), "--samples", "16",
+                                      "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and result.output == f"Error: {only_small / 'empty.png'}: empty file (0 bytes)\n"
+
+
+def test_a_bad_init_fails_before_the_data_is_extracted(tiny_data, tmp_path):
+    base = ["train", "--train-dir", str(tiny_data), "--samples", "16", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, [*base, "--init", str(tmp_path / "none.pt")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: --init checkpoint not found: {tmp_path / 'none.pt'}\n"
+    result = CliRunner().invoke(cli, [*base, "--init", str(tiny_data / "t0.png")])
+    assert result.exit_code == 1 and result.output == f"Error: {tiny_data / 't0.png'} is not a srcnn-cli checkpoint\n"
+    assert not (tmp_path / "cache").exists()  # no sub-images were extracted for a run that cannot start
 
 
 def test_resume_continues_exactly(tiny_data, tmp_path):

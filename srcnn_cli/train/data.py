@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrainingError
+from ..errors import TrainingError, UnsupportedImage
 from ..imageio import IMAGE_SUFFIXES, load_uint8
 from ..protocol import as_rgb, degrade, luminance_uint8, modcrop
 
@@ -87,12 +87,18 @@ def load_subimages(
         return np.load(inputs_path, mmap_mode="r"), np.load(targets_path, mmap_mode="r"), key
     inputs, targets = [], []
     for file in files:
-        source, target = image_pair(load_uint8(file), scale, channels)
+        try:
+            image = load_uint8(file)
+        except UnsupportedImage as exc:
+            raise TrainingError(f"{file}: {exc}") from None
+        if min(side - side % scale for side in image.shape[:2]) < patch:
+            continue  # holds no whole sub-image (and may be too small to downscale at all)
+        source, target = image_pair(image, scale, channels)
         inputs.append(extract_patches(source, patch, stride))
         targets.append(extract_patches(target, patch, stride))
+    if not inputs:
+        raise TrainingError(f"every image is smaller than one {patch}x{patch} sub-image")
     all_inputs, all_targets = np.concatenate(inputs), np.concatenate(targets)
-    if len(all_inputs) == 0:
-        raise TrainingError(f"images are smaller than one {patch}x{patch} sub-image")
     folder.mkdir(parents=True, exist_ok=True)
     # Write under temporary names and rename, so an interrupted extraction is never reused.
     for array, final in ((all_inputs, inputs_path), (all_targets, targets_path)):

@@ -57,9 +57,8 @@ def build_model(config: TrainConfig) -> SRCNN:
     return SRCNN(config.filter_sizes, config.n1, config.n2, config.channels)
 
 
-def start_from(model: SRCNN, config: TrainConfig, checkpoint: Path, inputs: np.ndarray) -> None:
+def start_from(model: SRCNN, config: TrainConfig, source_state: dict, inputs: np.ndarray) -> None:
     """--init: the checkpoint's weights; for another middle filter size, fitted (``transfer``)."""
-    source_state = load_checkpoint(checkpoint, missing="--init checkpoint not found:")
     known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
     source = build_model(TrainConfig(**known))
     source.load_state_dict(source_state["model"])
@@ -208,7 +207,10 @@ def load_checkpoint(path: Path, missing: str = "no checkpoint at") -> dict:
     """The checkpoint at ``path``; ``missing`` starts the error when there is none (the caller's words)."""
     if not path.is_file():
         raise TrainingError(f"{missing} {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # torch raises pickle, zip and runtime errors alike for a foreign file
+        raise TrainingError(f"{path} is not a srcnn-cli checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != "srcnn-cli checkpoint 1":
         raise TrainingError(f"{path} is not a srcnn-cli checkpoint")
     return state
@@ -274,6 +276,11 @@ def train(
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
 
+    # read --init before the (possibly minutes-long) sub-image extraction, so a bad path fails at once
+    init_state = None
+    if state is None and config.init:
+        init_state = load_checkpoint(Path(config.init), missing="--init checkpoint not found:")
+
     # --- data: cached sub-image pairs; the fingerprint ties checkpoints to their data ---
     inputs, targets, data_key = load_subimages(
         config.train_dirs, config.scale, config.channels, config.patch, config.stride
@@ -304,8 +311,8 @@ def train(
         model.paper_init()
     if config.identity_init:
         model.identity_init()
-    if state is None and config.init:
-        start_from(model, config, Path(config.init), inputs)
+    if init_state is not None:
+        start_from(model, config, init_state, inputs)
     # channels-last runs the convolutions ~15% (9-5-5) to ~35% (9-1-5) faster on this CPU;
     # it is only a memory layout, so checkpoints and results are unchanged.
     layout = torch.channels_last
