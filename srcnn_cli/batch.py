@@ -113,8 +113,9 @@ def plan_jobs(
         else:
             missing.append(FileResult(path, None, "failed", "no such file or folder"))
 
+    # one input (found or missing: a missing one is reported as such, not as a usage error)
     single_file_out = (
-        out_path is not None and len(sources) == 1 and not named_folder
+        out_path is not None and len(sources) + len(missing) == 1 and not named_folder
         and not out_path.is_dir() and out_path.suffix != ""
     )
     if out_path is None and named_folder:

@@ -130,6 +130,16 @@ def test_missing_input_is_reported_and_others_go_on(runner, tmp_path, identity_m
     assert "1 upscaled, 0 skipped, 1 failed" in result.output
 
 
+def test_one_missing_input_with_an_output_file_says_it_is_missing(runner, tmp_path, identity_model):
+    # it used to be the usage error "several inputs need -o to be a folder"
+    out = str(tmp_path / "out.png")
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "nope.png"), "-o", out, "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope.png'}: no such file or folder\n0 upscaled, 0 skipped, 1 failed\n"
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "*.png"), "-o", out, "-m", str(identity_model)])
+    assert result.exit_code == 1 and f"Error: {tmp_path / '*.png'}: no files match this pattern\n" in result.output
+
+
 def test_input_is_never_overwritten(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
     before = (tmp_path / "a.png").read_bytes()
