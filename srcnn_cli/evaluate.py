@@ -120,11 +120,11 @@ def evaluate_dataset(
     if luma is None:
         luma = PAPER_LUMA.get(dataset, "ycbcr")
     rows: list[ImageScore] = []
+    # after the crop to a multiple of the scale and the shave of `scale` pixels per border,
+    # an SSIM window (11 x 11) must still fit
+    smallest = (2 * scale + 11) // scale * scale + scale
     for path in dataset_images(folder):
         image = load_uint8(path)
-        # after the crop to a multiple of the scale and the shave of `scale` pixels per border,
-        # an SSIM window (11 x 11) must still fit
-        smallest = (2 * scale + 11) // scale * scale + scale
         if min(image.shape[:2]) < smallest:
             height, width = image.shape[:2]
             raise SrcnnError(
