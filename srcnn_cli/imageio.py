@@ -315,8 +315,9 @@ def encode_image(
 _TIFF_SHORT, _TIFF_UNDEFINED = 3, 7
 
 
-def _tiff_add_tags(tiff: bytes, tags: dict[int, tuple[int, bytes]]) -> bytes | None:
-    """Add or replace tags ``{tag: (type, payload)}`` in the first IFD of a TIFF (for OpenCV's).
+def _tiff_add_tags(tiff: bytes, shorts: dict[int, int], blobs: dict[int, bytes]) -> bytes | None:
+    """Add or replace tags in the first IFD of a TIFF (for OpenCV's): one SHORT value each in
+    ``shorts``, UNDEFINED bytes in ``blobs``, packed in the file's own byte order.
 
     The payload and a rewritten IFD are appended, and the header points at the new IFD; the
     old one stays as unused bytes. Offsets of existing values do not move, so they stay valid.
@@ -333,15 +334,16 @@ def _tiff_add_tags(tiff: bytes, tags: dict[int, tuple[int, bytes]]) -> bytes | N
         entries[struct.unpack_from(order + "H", entry)[0]] = entry
     (next_ifd,) = struct.unpack_from(order + "I", tiff, ifd_offset + 2 + 12 * count)
     out = bytearray(tiff)
-    for tag, (kind, payload) in tags.items():
-        item_size = 2 if kind == _TIFF_SHORT else 1
+    for tag, value in shorts.items():  # a single SHORT sits left-justified in the entry itself
+        entries[tag] = struct.pack(order + "HHIH2x", tag, _TIFF_SHORT, 1, value)
+    for tag, payload in blobs.items():
         if len(payload) <= 4:
-            value = payload.ljust(4, b"\0")
+            stored = payload.ljust(4, b"\0")
         else:
             out += b"\0" * (len(out) % 2)  # values start on a word boundary
-            value = struct.pack(order + "I", len(out))
+            stored = struct.pack(order + "I", len(out))
             out += payload
-        entries[tag] = struct.pack(order + "HHI", tag, kind, len(payload) // item_size) + value
+        entries[tag] = struct.pack(order + "HHI", tag, _TIFF_UNDEFINED, len(payload)) + stored
     out += b"\0" * (len(out) % 2)
     new_offset = len(out)
     out += struct.pack(order + "H", len(entries))
@@ -367,15 +369,12 @@ def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
     data = encoded.tobytes()
     if fmt == "PNG":
         return _png_add_metadata(data, icc_profile, exif)
-    order = "<" if data[:2] == b"II" else ">"
-    tags = {}
-    if pixels.shape[2] == 4:  # OpenCV leaves the fourth sample unnamed: say it is (unassociated) alpha
-        tags[338] = (_TIFF_SHORT, struct.pack(order + "H", 2))
-    if icc_profile:
-        tags[34675] = (_TIFF_UNDEFINED, icc_profile)
+    # OpenCV leaves the fourth sample unnamed: ExtraSamples = 2 says it is (unassociated) alpha
+    shorts = {338: 2} if pixels.shape[2] == 4 else {}
+    blobs = {34675: icc_profile} if icc_profile else {}
     if exif:
         notes.append("16-bit colour TIFF is written without EXIF metadata")
-    tagged = _tiff_add_tags(data, tags) if tags else data
+    tagged = _tiff_add_tags(data, shorts, blobs) if shorts or blobs else data
     if tagged is None:
         notes.append("a TIFF over 4 GB is written without its ICC profile or alpha tag")
         return data

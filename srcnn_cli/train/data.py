@@ -91,7 +91,7 @@ def load_subimages(
             image = load_uint8(file)
         except UnsupportedImage as exc:
             raise TrainingError(f"{file}: {exc}") from None
-        if min(side - side % scale for side in image.shape[:2]) < patch:
+        if min(modcrop(image, scale).shape[:2]) < patch:
             continue  # holds no whole sub-image (and may be too small to downscale at all)
         source, target = image_pair(image, scale, channels)
         inputs.append(extract_patches(source, patch, stride))
