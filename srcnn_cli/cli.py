@@ -6,7 +6,9 @@ Exit codes: 0 success, 1 a failure the library reported (``Error: ...``, no trac
 from __future__ import annotations
 
 import functools
+import io
 import json
+import os
 import shlex
 import sys
 import warnings
@@ -37,6 +39,34 @@ def library_errors(command):
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def _prepare_output(path: str | None, option: str) -> None:
+    """Check an output file's place before the work that fills it, creating its folder.
+
+    A report that can only fail to save after a long eval or bench wastes the run.
+    """
+    if not path or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise click.BadParameter(f"{path} is a folder", param_hint=option)
+    existing = next(folder for folder in target.parents if folder.exists())
+    if not existing.is_dir():
+        raise click.ClickException(f"cannot write {path}: {existing} is a file, not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise click.ClickException(f"cannot write {path}: its folder is not writable")
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, newline="")  # csv writes its own line ends
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _scales(text: str) -> list[int]:
@@ -193,7 +223,12 @@ def convert_mat(mat_file, output, scale):
         raise click.ClickException(f"no such file: {mat_file}")
     if not mat_file.lower().endswith(".mat"):
         raise click.ClickException(f"{mat_file} is not a .mat file")
-    write_bytes_atomic(Path(output), mat_to_onnx_bytes(Path(mat_file), scale))
+    _prepare_output(output, "--output")
+    onnx_bytes = mat_to_onnx_bytes(Path(mat_file), scale)
+    try:
+        write_bytes_atomic(Path(output), onnx_bytes)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}")
 
 
@@ -219,6 +254,8 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
     from .evaluate import evaluate, results_json
 
     scale_list = _scales(scales)
+    _prepare_output(json_path, "--json")
+    _prepare_output(csv_path, "--csv")
     bar = None
     if sys.stderr.isatty() and not quiet:
         from tqdm import tqdm
@@ -237,17 +274,18 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         if to_stdout_json:
             click.echo(text)
         else:
-            Path(json_path).write_text(text + "\n")
+            _write_text(json_path, text + "\n")
     if csv_path:
         import csv
 
-        with open(csv_path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["dataset", "scale", "luma", "model", "name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"])
-            for r in results:
-                for row in r.per_image:
-                    writer.writerow([r.dataset, r.scale, r.luma, r.model, row.name, f"{row.psnr:.4f}",
-                                     f"{row.ssim:.4f}", f"{row.bicubic_psnr:.4f}", f"{row.bicubic_ssim:.4f}"])
+        rows = io.StringIO(newline="")
+        writer = csv.writer(rows)
+        writer.writerow(["dataset", "scale", "luma", "model", "name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"])
+        for r in results:
+            for row in r.per_image:
+                writer.writerow([r.dataset, r.scale, r.luma, r.model, row.name, f"{row.psnr:.4f}",
+                                 f"{row.ssim:.4f}", f"{row.bicubic_psnr:.4f}", f"{row.bicubic_ssim:.4f}"])
+        _write_text(csv_path, rows.getvalue())
 
 
 def _num(value, digits=2) -> str:
@@ -398,6 +436,8 @@ def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, p
     from .bench import bench_plot
 
     width, height = _size(size)
+    _prepare_output(json_path, "--json")
+    _prepare_output(plot_path, "--plot")
     models = [m for m in model_list.split(",") if m]
     report = run_bench(models, scale, (width, height), device, repeat, threads, False if no_psnr else data_dir)
     if json_path != "-":
@@ -416,9 +456,12 @@ def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, p
         if json_path == "-":
             click.echo(text)
         else:
-            Path(json_path).write_text(text + "\n")
+            _write_text(json_path, text + "\n")
     if plot_path:
-        bench_plot(report, plot_path)
+        try:
+            bench_plot(report, plot_path)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {plot_path}: {exc.strerror or exc}") from None
 
 
 def main():

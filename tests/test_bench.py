@@ -49,3 +49,10 @@ def test_bench_cli_json(small_model, tmp_path):
     plot = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
                                "--plot", str(tmp_path / "p.png")])
     assert plot.exit_code == 1 and "Error: --plot needs Set14 PSNR" in plot.output
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    blocked = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
+                                  "--json", str(tmp_path / "blocker" / "b.json")])
+    assert blocked.exit_code == 1 and blocked.output.endswith("blocker is a file, not a folder\n")
+    saved = runner.invoke(cli, ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1",
+                                "--no-psnr", "--json", str(tmp_path / "out" / "b.json")])
+    assert saved.exit_code == 0 and json.loads((tmp_path / "out" / "b.json").read_text())["size"] == [48, 32]

@@ -112,6 +112,36 @@ def test_convert_mat_cli(tmp_path):
     (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + b" " * 200)
     result = runner.invoke(cli, ["convert-mat", str(tmp_path / "bad.mat"), "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+    # the output's folder is created; a file standing where that folder should be is an Error
+    result = runner.invoke(cli, ["convert-mat", str(tmp_path / "w.mat"), "-o", str(tmp_path / "new" / "w.onnx")])
+    assert result.exit_code == 0 and (tmp_path / "new" / "w.onnx").exists()
+    result = runner.invoke(cli, ["convert-mat", str(tmp_path / "w.mat"), "-o", str(tmp_path / "w.mat" / "w.onnx")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write {tmp_path / 'w.mat' / 'w.onnx'}: {tmp_path / 'w.mat'} is a file, not a folder\n"
+
+
+def test_cli_eval_report_paths_checked_before_the_run(folder, identity_model, tmp_path, monkeypatch):
+    # A report that cannot be saved must fail at once, not after a long evaluation.
+    import srcnn_cli.evaluate
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("evaluated before the output paths were checked")
+
+    runner = CliRunner()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    with monkeypatch.context() as patch:
+        patch.setattr(srcnn_cli.evaluate, "evaluate", must_not_run)
+        result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "--json", str(blocker / "sub" / "r.json")])
+        assert result.exit_code == 1
+        assert result.output == f"Error: cannot write {blocker / 'sub' / 'r.json'}: {blocker} is a file, not a folder\n"
+        result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "--json", str(tmp_path)])
+        assert result.exit_code == 2 and f"Invalid value for --json: {tmp_path} is a folder" in result.output
+    result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(identity_model),
+                                 "--json", str(tmp_path / "new" / "r.json"), "--csv", str(tmp_path / "new" / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "new" / "r.json").read_text())["results"][0]["scale"] == 2
+    assert (tmp_path / "new" / "r.csv").read_bytes().count(b"\r\n") == 1 + 3  # header + one row per image
 
 
 # --- the paper's tables, with the authors' weights (needs ../shared/data) --------------------
