@@ -154,6 +154,33 @@ def test_cli_train_errors(tiny_data, tmp_path):
     assert result.exit_code == 1 and "already holds a run; pass --resume" in result.output
     result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "Error: training folder not found" in result.output
+    result = runner.invoke(cli, ["train", "--arch", "9x5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "arch must be three odd sizes like 9-5-5, got '9x5'" in result.output
+
+
+def test_settings_that_cannot_train_fail_before_the_run(tiny_data, tmp_path):
+    # 5-1-3 shrinks a sub-image by 2 + 0 + 1 pixels a side: 7 is the smallest that leaves an output
+    with pytest.raises(TrainingError, match="^--patch 6 leaves no output for 5-1-3: it needs at least 7$"):
+        train(tiny_config(tiny_data, tmp_path / "r", patch=6), progress=False)
+    result = CliRunner().invoke(cli, ["train", "--train-dir", str(tiny_data), "--samples", "16", "--out", str(tmp_path / "r"),
+                                      "--val-dir", str(tmp_path / "no-such-folder")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: validation folder not found: {tmp_path / 'no-such-folder'}\n"
+    assert not (tmp_path / "r").exists()  # nothing was started
+
+
+def test_resume_goes_on_when_the_validation_folder_moved(tiny_data, tmp_path):
+    val = tmp_path / "val"
+    val.mkdir()
+    Image.open(tiny_data / "t0.png").save(val / "v.png")
+    config = tiny_config(tiny_data, tmp_path / "r", val_dir=str(val))
+    train(config, max_steps=4, progress=False)
+    (val / "v.png").unlink()
+    val.rmdir()
+    with pytest.warns(UserWarning, match="validation folder not found: .*; continuing without validation"):
+        result = train(config, resume=True, progress=False)
+    assert result.finished and result.val_psnr is None
+    assert load_checkpoint(tmp_path / "r" / CHECKPOINT)["config"]["val_dir"] == str(val)  # the record is kept
 
 
 def test_minutes_budget_becomes_a_sample_budget(tiny_data, tmp_path):

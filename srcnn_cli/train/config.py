@@ -52,9 +52,10 @@ class TrainConfig:
 
     @property
     def filter_sizes(self) -> tuple[int, int, int]:
-        sizes = tuple(int(v) for v in self.arch.split("-"))
-        if len(sizes) != 3 or any(v < 1 or v % 2 == 0 for v in sizes):
+        parts = self.arch.split("-")
+        if len(parts) != 3 or not all(part.isdigit() and int(part) % 2 == 1 for part in parts):
             raise ValueError(f"arch must be three odd sizes like 9-5-5, got {self.arch!r}")
+        sizes = tuple(int(part) for part in parts)
         return sizes  # type: ignore[return-value]
 
     @property

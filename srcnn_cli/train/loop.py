@@ -20,6 +20,7 @@ import random
 import signal
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,7 @@ def augment(seed: int, step: int, inputs: torch.Tensor, targets: torch.Tensor):
 
 
 def validation_pairs(config: TrainConfig):
-    if not config.val_dir:
+    if not config.val_dir or not Path(config.val_dir).is_dir():  # train() says why it is missing
         return []
     folder = Path(config.val_dir)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -269,6 +270,14 @@ def train(
         raise TrainingError("give at least one --train-dir")
     if config.samples <= 0 and config.minutes <= 0:
         raise TrainingError("give a budget: --samples N or --minutes M")
+    if config.patch <= 2 * config.shrink:  # valid convolutions must leave at least one pixel
+        raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: "
+                            f"it needs at least {2 * config.shrink + 1}")
+    if config.val_dir and not Path(config.val_dir).is_dir():
+        if state is None:
+            raise TrainingError(f"validation folder not found: {config.val_dir}")
+        # A resumed run may have moved away from its data: validation only watches, so go on.
+        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation")
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
