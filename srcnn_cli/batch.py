@@ -83,6 +83,8 @@ def plan_jobs(
 ) -> Plan:
     """Resolve inputs and outputs; raises ``BatchUsageError`` for combinations that make no sense."""
     suffix = f"_x{scale}" if suffix is None else suffix
+    if any(sep and sep in suffix for sep in (os.sep, os.altsep)):
+        raise BatchUsageError(f"--suffix {suffix!r} cannot hold a path separator: it ends a file name")
     sources: list[tuple[Path, Path | None]] = []  # (file, folder it was found in, for mirroring)
     skipped: list[FileResult] = []
     missing: list[FileResult] = []
@@ -112,6 +114,12 @@ def plan_jobs(
                     skipped.append(FileResult(file, None, "skipped", "not an image"))
         else:
             missing.append(FileResult(path, None, "failed", "no such file or folder"))
+
+    # a file named twice (overlapping globs, or beside its own folder) is upscaled once
+    first_naming: dict[Path, tuple[Path, Path | None]] = {}
+    for source, root in sources:
+        first_naming.setdefault(source.resolve(), (source, root))
+    sources = list(first_naming.values())
 
     # one input (found or missing: a missing one is reported as such, not as a usage error)
     single_file_out = (

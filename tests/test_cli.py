@@ -140,6 +140,27 @@ def test_one_missing_input_with_an_output_file_says_it_is_missing(runner, tmp_pa
     assert result.exit_code == 1 and f"Error: {tmp_path / '*.png'}: no files match this pattern\n" in result.output
 
 
+def test_a_file_named_twice_is_upscaled_once(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png", "b.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "-o",
+                                 str(tmp_path / "one.png"), "-s", "2", "-m", str(identity_model)])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("1 upscaled, 0 skipped, 0 failed\n") and (tmp_path / "one.png").exists()
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "*.png"), str(tmp_path / "a*"), "-o", str(tmp_path / "out"),
+                                 "-s", "2", "-m", str(identity_model), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_x2.png", "b_x2.png", "one_x2.png"]
+
+
+def test_a_suffix_cannot_move_the_output(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
+                                 "--suffix", "/../../x", "-m", str(identity_model)])
+    assert result.exit_code == 2
+    assert "--suffix '/../../x' cannot hold a path separator: it ends a file name" in result.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "x.png").exists()
+
+
 def test_input_is_never_overwritten(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
     before = (tmp_path / "a.png").read_bytes()
