@@ -69,14 +69,15 @@ def _write_text(path: str, text: str) -> None:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _scales(text: str) -> list[int]:
+def _scales(ctx, param, text: str) -> list[int]:
+    """Click callback: "2,3,4" -> [2, 3, 4], each scale once, in the order given."""
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a comma-separated list of scales") from None
     if not values or any(v not in (2, 3, 4) for v in values):
         raise click.BadParameter("scales must be among 2, 3, 4")
-    return values
+    return list(dict.fromkeys(values))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -235,7 +236,8 @@ def convert_mat(mat_file, output, scale):
 # --- eval --------------------------------------------------------------------------------------
 @cli.command("eval")
 @click.argument("datasets", nargs=-1, required=True)
-@click.option("-s", "--scale", "scales", default="2,3,4", show_default=True, help="Comma-separated scales.")
+@click.option("-s", "--scale", "scales", default="2,3,4", show_default=True, callback=_scales,
+              help="Comma-separated scales.")
 @click.option("-m", "--model", help="Bundled model name, or a .onnx/.mat file (default: each scale's default).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
 @click.option("--luma", type=click.Choice(["ycbcr", "gray"]), help="Luminance (default: the paper's per set).")
@@ -253,7 +255,6 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, results_json
 
-    scale_list = _scales(scales)
     _prepare_output(json_path, "--json")
     _prepare_output(csv_path, "--csv")
     bar = None
@@ -261,7 +262,7 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         from tqdm import tqdm
 
         bar = tqdm(unit="img", desc="eval", file=sys.stderr)
-    results = evaluate(list(datasets), scale_list, model, data_dir, luma, channels, device, threads,
+    results = evaluate(list(datasets), scales, model, data_dir, luma, channels, device, threads,
                        save_images, on_image=(lambda name: bar.update(1)) if bar else None)
     if bar is not None:
         bar.close()
@@ -407,13 +408,20 @@ def export(run_dir, weights_dir, data_dir, eval_sets, train_command):
 
 
 # --- bench -------------------------------------------------------------------------------------
-def _size(text: str) -> tuple[int, int]:
+BENCH_MAX_PIXELS = 16_000_000  # the whole frame goes through at once: 9-5-5 needs ~0.5 KB a pixel
+
+
+def _size(ctx, param, text: str) -> tuple[int, int]:
+    """Click callback: "1280x720" -> (1280, 720)."""
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT") from None
     if width < 16 or height < 16:
         raise click.BadParameter("the size must be at least 16x16")
+    if width * height > BENCH_MAX_PIXELS:
+        raise click.BadParameter(f"at most {BENCH_MAX_PIXELS // 1_000_000} megapixels: bench times whole frames "
+                                 "(upscale tiles larger images)")
     return width, height
 
 
@@ -421,7 +429,8 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("-m", "--models", "model_list", default="9-1-5,9-3-5,9-5-5", show_default=True,
               help="Comma-separated bundled names or .onnx/.mat files.")
 @click.option("-s", "--scale", type=click.IntRange(2, 4), default=3, show_default=True)
-@click.option("--size", default="1280x720", show_default=True, help="Output (network input) size, WIDTHxHEIGHT.")
+@click.option("--size", default="1280x720", show_default=True, callback=_size,
+              help="Output (network input) size, WIDTHxHEIGHT.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=0)
@@ -435,7 +444,7 @@ def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, p
     from .bench import bench as run_bench
     from .bench import bench_plot
 
-    width, height = _size(size)
+    width, height = size
     _prepare_output(json_path, "--json")
     _prepare_output(plot_path, "--plot")
     models = [m for m in model_list.split(",") if m]

@@ -46,6 +46,9 @@ def test_bench_cli_json(small_model, tmp_path):
     assert report["size"] == [48, 32] and set(report["results"][0]) == JSON_KEYS
     bad = runner.invoke(cli, ["bench", "--size", "12by7"])
     assert bad.exit_code == 2 and "is not WIDTHxHEIGHT" in bad.output
+    huge = runner.invoke(cli, ["bench", "--size", "100000x100000"])  # 37 GB of input alone: refused at once
+    assert huge.exit_code == 2
+    assert "Invalid value for '--size': at most 16 megapixels: bench times whole frames" in huge.output
     plot = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
                                "--plot", str(tmp_path / "p.png")])
     assert plot.exit_code == 1 and "Error: --plot needs Set14 PSNR" in plot.output

@@ -79,7 +79,7 @@ def test_cli_eval_errors(tmp_path, identity_model, monkeypatch):
     result = runner.invoke(cli, ["eval", "Set5", "-m", str(identity_model), "--data-dir", str(tmp_path / "none")])
     assert result.exit_code == 1 and result.output.startswith("Error: dataset Set5 not found")
     result = runner.invoke(cli, ["eval", "Set5", "-s", "5"])
-    assert result.exit_code == 2 and "scales must be among 2, 3, 4" in result.output
+    assert result.exit_code == 2 and "Invalid value for '-s' / '--scale': scales must be among 2, 3, 4" in result.output
 
 
 def test_images_too_small_for_the_protocol(tmp_path, identity_model):
@@ -141,6 +141,9 @@ def test_cli_eval_report_paths_checked_before_the_run(folder, identity_model, tm
                                  "--json", str(tmp_path / "new" / "r.json"), "--csv", str(tmp_path / "new" / "r.csv")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "new" / "r.json").read_text())["results"][0]["scale"] == 2
+    # a scale given twice is evaluated once
+    result = runner.invoke(cli, ["eval", str(folder), "-s", "3,2,3", "-m", str(identity_model), "--json", "-"])
+    assert result.exit_code == 0 and [r["scale"] for r in json.loads(result.output)["results"]] == [3, 2]
     assert (tmp_path / "new" / "r.csv").read_bytes().count(b"\r\n") == 1 + 3  # header + one row per image
 
 
