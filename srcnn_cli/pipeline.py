@@ -32,6 +32,8 @@ def _to_float(array: np.ndarray) -> np.ndarray:
     if array.dtype in _MAX:
         return array.astype(np.float32) / np.float32(_MAX[array.dtype])
     if array.dtype in (np.float32, np.float64):
+        if not np.isfinite(array).all():  # one NaN would spread over a 17-pixel square of output
+            raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
         return array.astype(np.float32, copy=False)
     raise UnsupportedImage(f"unsupported pixel type {array.dtype}: use uint8, uint16 or float")
 

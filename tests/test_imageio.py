@@ -185,3 +185,8 @@ def test_float_gray_is_taken_as_unit_range(tmp_path):
     decoded = read_image(tmp_path / "f.tif")
     assert decoded.pixels.dtype == np.uint16 and decoded.pixels.tolist() == [[0, 32768], [65535, 65535]]
     assert "taken as 0..1" in decoded.notes[0]
+    # "no data" pixels are said and set to 0, not left to whatever a cast makes of them
+    Image.fromarray(np.array([[np.nan, 0.5], [np.inf, -np.inf]], np.float32), mode="F").save(tmp_path / "n.tif")
+    decoded = read_image(tmp_path / "n.tif")
+    assert decoded.pixels.tolist() == [[0, 32768], [65535, 0]]
+    assert decoded.notes[1] == "1 pixels were NaN (not a number); taken as 0"

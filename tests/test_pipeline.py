@@ -88,6 +88,11 @@ def test_bad_arrays(identity_model):
         upscaler.upscale(np.zeros((4, 4, 5), np.uint8))
     with pytest.raises(UnsupportedImage):
         upscaler.upscale(np.zeros((4, 4), np.int32))
+    for bad in (np.nan, np.inf):
+        pixels = np.full((4, 4, 3), 0.5, np.float32)
+        pixels[1, 2, 0] = bad
+        with pytest.raises(UnsupportedImage, match=r"^float pixels must be finite numbers \(found NaN or infinity\)$"):
+            upscaler.upscale(pixels)
 
 
 def test_bundled_default(bundled_weights, rgb_image):
