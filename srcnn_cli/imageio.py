@@ -136,10 +136,10 @@ def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np
         # The type decides, not the values: float pixels are taken as 0..1, like our float API.
         notes.append("converted 32-bit float gray (taken as 0..1) to 16-bit")
         values = np.array(image, dtype=np.float64)
-        not_numbers = int(np.isnan(values).sum())
-        if not_numbers:  # e.g. "no data" in scientific images; a cast would pick a value silently
-            notes.append(f"{not_numbers} pixels were NaN (not a number); taken as 0")
-            values = np.nan_to_num(values, nan=0.0)
+        not_numbers = np.isnan(values)
+        if not_numbers.any():  # e.g. "no data" in scientific images; a cast would pick a value silently
+            notes.append(f"{int(not_numbers.sum())} pixels were NaN (not a number); taken as 0")
+            values[not_numbers] = 0.0  # (infinities clip to 0 or 1 like any value out of range)
         return np.clip(np.floor(values * 65535 + 0.5), 0, 65535).astype(np.uint16), "L"
     managed = _icc_to_srgb(image, "RGB")
     if managed is not None:
