@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from .errors import SrcnnError
 from .imageio import (
-    DEFAULT_MAX_PIXELS, EXTENSIONS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, format_for, read_image,
+    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, format_for, read_image,
     remove_stale_partials, write_image,
 )
 
@@ -126,6 +126,11 @@ def plan_jobs(
         out_path is not None and len(sources) + len(missing) == 1 and not named_folder
         and not out_path.is_dir() and out_path.suffix != ""
     )
+    if single_file_out and fmt and out_path.suffix.lower().lstrip(".") in FORMATS:
+        named, asked = FORMATS[out_path.suffix.lower().lstrip(".")], format_for(out_path, fmt)
+        if named != asked:  # a JPEG called .png would mislead every program that opens it
+            raise BatchUsageError(f"-f {fmt} does not match {out_path.name}: drop -f or name the file "
+                                  f"{out_path.stem}{EXTENSIONS[asked]}")
     if out_path is None and named_folder:
         raise BatchUsageError("a folder input needs an output folder: add -o OUT_DIR")
     if out_path is not None and not single_file_out:

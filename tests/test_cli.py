@@ -152,6 +152,19 @@ def test_a_file_named_twice_is_upscaled_once(runner, tmp_path, identity_model):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_x2.png", "b_x2.png", "one_x2.png"]
 
 
+def test_a_format_that_contradicts_the_output_name(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-f", "jpg",
+                                 "-m", str(identity_model)])
+    assert result.exit_code == 2 and "-f jpg does not match b.png: drop -f or name the file b.jpg" in result.output
+    assert not (tmp_path / "b.png").exists()
+    for name, fmt in (("b.jpeg", "jpg"), ("b.TIF", "tiff"), ("b.out", "png")):  # the same format, or a free name
+        result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / name), "-f", fmt,
+                                     "-s", "2", "-m", str(identity_model), "-q"])
+        assert result.exit_code == 0, result.output
+        assert Image.open(tmp_path / name).format == {"jpg": "JPEG", "tiff": "TIFF", "png": "PNG"}[fmt]
+
+
 def test_a_suffix_cannot_move_the_output(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
