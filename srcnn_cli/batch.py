@@ -16,8 +16,8 @@ from typing import Callable, Iterable
 
 from .errors import SrcnnError
 from .imageio import (
-    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, format_for, read_image,
-    remove_stale_partials, write_image,
+    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, decode_image, encode_image,
+    format_for, read_image, remove_stale_partials, write_image,
 )
 
 _GLOB_CHARS = set("*?[")
@@ -221,6 +221,28 @@ def run_batch(
         if pending_write is not None:
             finish(_collect(*pending_write))
     return results
+
+
+def upscale_encoded(
+    data: bytes,
+    upscale: Callable,  # pixels -> pixels
+    fmt: str | None = None,
+    quality: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> tuple[bytes, list[str]]:
+    """One encoded image in, the upscaled image encoded out, with notes (for pipes).
+
+    ``fmt`` is -f's value or an output name's format; None keeps the input's format, or PNG
+    where that format cannot be written (GIF, say).
+    """
+    decoded = decode_image(data, max_pixels)
+    notes = list(decoded.notes)
+    if fmt is None:
+        fmt = decoded.format if decoded.format in EXTENSIONS else "PNG"
+        if decoded.format not in EXTENSIONS:
+            notes.append(f"{decoded.format} is not written here: the output is PNG")
+    pixels = upscale(decoded.pixels)
+    return encode_image(pixels, fmt, quality, decoded.icc_profile, decoded.exif, notes), notes
 
 
 def _collect(job: Job, future: Future) -> FileResult:

@@ -107,11 +107,15 @@ def cli():
 @library_errors
 def upscale(inputs, output, scale, model, channels, device, tile, recursive, suffix, fmt, quality,
             overwrite, max_pixels, threads, quiet):
-    """Upscale images: files, folders (with -o) and globs."""
+    """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, run_batch
     from .pipeline import Upscaler
 
     scale = int(scale)
+    if "-" in inputs or output == "-":
+        _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
+                      dict(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile))
+        return
     try:
         plan = plan_jobs(list(inputs), output, scale, suffix, fmt, recursive, overwrite)
     except BatchUsageError as exc:
@@ -172,6 +176,62 @@ def upscale(inputs, output, scale, model, channels, device, tile, recursive, suf
         _echo_err(f"{done} upscaled, {len(plan.skipped)} skipped, {failed} failed")
     if failed:
         raise SystemExit(1)
+
+
+def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, upscaler_settings) -> None:
+    """One image from standard input (``-``) and/or to standard output (``-o -``, or no -o after ``-``)."""
+    import time
+
+    from .batch import upscale_encoded
+    from .imageio import format_for, write_bytes_atomic
+    from .pipeline import Upscaler
+
+    if source is None:
+        raise click.UsageError("standard input (-) and standard output (-o -) take exactly one image")
+    to_stdout = output in (None, "-")
+    if source == "-":
+        stdin = sys.stdin.buffer
+        if stdin.isatty():
+            raise click.UsageError("no image on standard input: pipe one in, or name a file")
+        data, name = stdin.read(), "<stdin>"
+    else:
+        if Path(source).is_dir():
+            raise click.UsageError("-o - (standard output) takes one image file, not a folder")
+        try:
+            data, name = Path(source).read_bytes(), source
+        except FileNotFoundError:
+            raise click.ClickException(f"{source}: no such file") from None
+        except OSError as exc:
+            raise click.ClickException(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+    target = None if to_stdout else Path(output)
+    if target is not None:
+        if target.is_dir():
+            raise click.UsageError("with standard input, -o names the output file, not a folder")
+        if target.exists() and not overwrite:
+            if not quiet:
+                _echo_err(f"skipped {name}: output exists (use --overwrite)")
+            return
+    target_format = format_for(target, fmt) if target is not None or fmt else None
+    upscaler = Upscaler(**upscaler_settings)
+    started = time.monotonic()
+    try:
+        encoded, notes = upscale_encoded(data, upscaler.upscale, target_format, quality, max_pixels)
+    except SrcnnError as exc:
+        raise click.ClickException(f"{name}: {exc}") from None
+    for note in notes:
+        _echo_err(f"Warning: {name}: {note}")
+    if target is None:
+        stdout = sys.stdout.buffer
+        stdout.write(encoded)
+        stdout.flush()
+    else:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, encoded)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not quiet:
+        _echo_err(f"{name} -> {'<stdout>' if target is None else target} ({time.monotonic() - started:.1f} s)")
 
 
 def _echo_err(message: str) -> None:

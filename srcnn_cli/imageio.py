@@ -171,6 +171,11 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
         raise UnsupportedImage("no such file") from None
     except OSError as exc:
         raise UnsupportedImage(f"cannot read the file ({exc.strerror or exc})") from None
+    return decode_image(data, max_pixels)
+
+
+def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode an encoded image (a file's bytes, or standard input) like ``read_image``."""
     if not data:
         raise UnsupportedImage("empty file (0 bytes)")
     notes: list[str] = []

@@ -1,5 +1,7 @@
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -150,6 +152,44 @@ def test_a_file_named_twice_is_upscaled_once(runner, tmp_path, identity_model):
                                  "-s", "2", "-m", str(identity_model), "-q"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_x2.png", "b_x2.png", "one_x2.png"]
+
+
+def test_pipes_standard_input_to_standard_output(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    png = (tmp_path / "a.png").read_bytes()
+    model = ["-s", "2", "-m", str(identity_model)]
+    result = runner.invoke(cli, ["upscale", "-", *model], input=png)  # no -o after -: standard output
+    assert result.exit_code == 0, result.stderr
+    assert re.fullmatch(r"<stdin> -> <stdout> \(\d+\.\d s\)\n", result.stderr)
+    piped = Image.open(io.BytesIO(result.stdout_bytes))
+    assert piped.format == "PNG" and piped.size == (48, 36)
+    # the same pixels as the file route
+    assert runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), *model]).exit_code == 0
+    assert np.array_equal(np.asarray(piped), np.asarray(Image.open(tmp_path / "b.png")))
+    # a file to standard output in another format; standard input to a file
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", "-", "-f", "jpg", "-q", *model])
+    assert result.exit_code == 0 and result.stderr == "" and Image.open(io.BytesIO(result.stdout_bytes)).format == "JPEG"
+    result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "c.tif"), *model], input=png)
+    assert result.exit_code == 0 and Image.open(tmp_path / "c.tif").size == (48, 36)
+    result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "c.tif"), *model], input=png)
+    assert result.exit_code == 0 and result.stderr == "skipped <stdin>: output exists (use --overwrite)\n"
+
+
+def test_pipe_errors(runner, tmp_path, identity_model):
+    make_images(tmp_path, ["a.png"])
+    model = ["-s", "2", "-m", str(identity_model)]
+    result = runner.invoke(cli, ["upscale", "-", *model], input=b"")
+    assert result.exit_code == 1 and result.stderr == "Error: <stdin>: empty file (0 bytes)\n"
+    result = runner.invoke(cli, ["upscale", "-", *model], input=b"GIF89a broken")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: <stdin>: ") and result.stdout_bytes == b""
+    result = runner.invoke(cli, ["upscale", "-", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), *model])
+    assert result.exit_code == 2
+    assert "standard input (-) and standard output (-o -) take exactly one image" in result.stderr
+    result = runner.invoke(cli, ["upscale", str(tmp_path), "-o", "-", *model])
+    assert result.exit_code == 2 and "-o - (standard output) takes one image file, not a folder" in result.stderr
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "none.png"), "-o", "-", *model])
+    assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / 'none.png'}: no such file\n"
+    assert not (tmp_path / "-").exists()  # -o - used to make a folder called "-"
 
 
 def test_a_format_that_contradicts_the_output_name(runner, tmp_path, identity_model):
