@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a failure the library reported (``Error: ...``, no trac
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -62,11 +63,18 @@ def _prepare_output(path: str | None, option: str) -> None:
         raise click.ClickException(f"cannot write {path}: its folder is not writable")
 
 
-def _write_text(path: str, text: str) -> None:
+@contextlib.contextmanager
+def _writing(path):
+    """Turn a failed write into ``Error: cannot write PATH: why`` (exit 1)."""
     try:
-        Path(path).write_text(text, newline="")  # csv writes its own line ends
+        yield
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_text(path: str, text: str) -> None:
+    with _writing(path):
+        Path(path).write_text(text, newline="")  # csv writes its own line ends
 
 
 def _scales(ctx, param, text: str) -> list[int]:
@@ -205,12 +213,11 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
             raise click.ClickException(f"{source}: cannot read the file ({exc.strerror or exc})") from None
     target = None if to_stdout else Path(output)
     if target is not None:
-        if target.is_dir():
-            raise click.UsageError("with standard input, -o names the output file, not a folder")
-        if target.exists() and not overwrite:
+        if target.exists() and not overwrite and not target.is_dir():
             if not quiet:
                 _echo_err(f"skipped {name}: output exists (use --overwrite)")
             return
+        _prepare_output(output, "--output")  # a folder, or a file in the way, fails before the work
     target_format = format_for(target, fmt) if target is not None or fmt else None
     upscaler = Upscaler(**upscaler_settings)
     started = time.monotonic()
@@ -225,11 +232,8 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
         stdout.write(encoded)
         stdout.flush()
     else:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        with _writing(target):
             write_bytes_atomic(target, encoded)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
     if not quiet:
         _echo_err(f"{name} -> {'<stdout>' if target is None else target} ({time.monotonic() - started:.1f} s)")
 
@@ -286,10 +290,8 @@ def convert_mat(mat_file, output, scale):
         raise click.ClickException(f"{mat_file} is not a .mat file")
     _prepare_output(output, "--output")
     onnx_bytes = mat_to_onnx_bytes(Path(mat_file), scale)
-    try:
+    with _writing(output):
         write_bytes_atomic(Path(output), onnx_bytes)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}")
 
 
@@ -527,10 +529,8 @@ def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, p
         else:
             _write_text(json_path, text + "\n")
     if plot_path:
-        try:
+        with _writing(plot_path):
             bench_plot(report, plot_path)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {plot_path}: {exc.strerror or exc}") from None
 
 
 def main():

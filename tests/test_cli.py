@@ -190,6 +190,14 @@ def test_pipe_errors(runner, tmp_path, identity_model):
     result = runner.invoke(cli, ["upscale", str(tmp_path / "none.png"), "-o", "-", *model])
     assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / 'none.png'}: no such file\n"
     assert not (tmp_path / "-").exists()  # -o - used to make a folder called "-"
+    png = (tmp_path / "a.png").read_bytes()
+    result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "a.png" / "b.png"), *model], input=png)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write {tmp_path / 'a.png' / 'b.png'}: {tmp_path / 'a.png'} is a file, not a folder\n"
+    result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path), *model], input=png)
+    assert result.exit_code == 2 and f"Invalid value for --output: {tmp_path} is a folder" in result.stderr
+    result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "new" / "b.png"), *model], input=png)
+    assert result.exit_code == 0 and (tmp_path / "new" / "b.png").exists()
 
 
 def test_a_format_that_contradicts_the_output_name(runner, tmp_path, identity_model):
