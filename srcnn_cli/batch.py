@@ -237,10 +237,11 @@ def upscale_encoded(
     """
     decoded = decode_image(data, max_pixels)
     notes = list(decoded.notes)
-    if fmt is None:
-        fmt = decoded.format if decoded.format in EXTENSIONS else "PNG"
-        if decoded.format not in EXTENSIONS:
-            notes.append(f"{decoded.format} is not written here: the output is PNG")
+    if fmt is None and decoded.format in EXTENSIONS:
+        fmt = decoded.format
+    elif fmt is None:
+        fmt = "PNG"
+        notes.append(f"{decoded.format} is not written here: the output is PNG")
     pixels = upscale(decoded.pixels)
     return encode_image(pixels, fmt, quality, decoded.icc_profile, decoded.exif, notes), notes
 

@@ -191,7 +191,7 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
     import time
 
     from .batch import upscale_encoded
-    from .imageio import format_for, write_bytes_atomic
+    from .imageio import format_for, read_file_bytes, write_bytes_atomic
     from .pipeline import Upscaler
 
     if source is None:
@@ -206,11 +206,9 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
         if Path(source).is_dir():
             raise click.UsageError("-o - (standard output) takes one image file, not a folder")
         try:
-            data, name = Path(source).read_bytes(), source
-        except FileNotFoundError:
-            raise click.ClickException(f"{source}: no such file") from None
-        except OSError as exc:
-            raise click.ClickException(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+            data, name = read_file_bytes(source), source
+        except SrcnnError as exc:
+            raise click.ClickException(f"{source}: {exc}") from None
     target = None if to_stdout else Path(output)
     if target is not None:
         if target.exists() and not overwrite and not target.is_dir():

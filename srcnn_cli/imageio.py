@@ -162,16 +162,19 @@ def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
 
 def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode a file into a ``Decoded`` image, or raise ``UnsupportedImage`` saying why."""
-    path = Path(path)
+    return decode_image(read_file_bytes(path), max_pixels)
+
+
+def read_file_bytes(path) -> bytes:
+    """A file's bytes, or ``UnsupportedImage`` saying why they cannot be read."""
     try:
-        data = path.read_bytes()
+        return Path(path).read_bytes()
     except IsADirectoryError:
         raise UnsupportedImage("is a folder, not an image") from None
     except FileNotFoundError:
         raise UnsupportedImage("no such file") from None
     except OSError as exc:
         raise UnsupportedImage(f"cannot read the file ({exc.strerror or exc})") from None
-    return decode_image(data, max_pixels)
 
 
 def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
