@@ -1,8 +1,11 @@
 """Upscaling many files: input expansion, output naming, skip/overwrite, per-file errors, threads.
 
 ``plan_jobs`` turns the user's inputs (files, folders, globs) into (input, output) pairs without
-touching any pixels; ``run_batch`` decodes ahead and encodes behind on worker threads so that the
-network (which releases the GIL) is kept busy, and reports one ``FileResult`` per job.
+touching any pixels: what counts as an input image is ``files.input_problem``'s decision, and
+the outputs of this naming (a rerun into the same folder) are never taken as inputs again.
+``prepare_outputs`` makes every output folder before any work. ``run_batch`` decodes ahead and
+encodes behind on worker threads so that the network (which releases the GIL) is kept busy, and
+reports one ``FileResult`` per job.
 """
 from __future__ import annotations
 
@@ -12,19 +15,25 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from .errors import SrcnnError
+from .files import NAME_MAX, input_problem, is_partial, list_images, real_path, remove_stale_partials, shown
 from .imageio import (
-    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, IMAGE_SUFFIXES, PARTIAL_SUFFIX, decode_image, encode_image,
-    format_for, read_image, remove_stale_partials, write_image,
+    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, check_encodable, decode_image, encode_image, format_for, read_image,
+    write_image,
 )
 
 _GLOB_CHARS = set("*?[")
+_DEFAULT_SUFFIXES = ("_x2", "_x3", "_x4")
 
 
 class BatchUsageError(SrcnnError):
     """Inputs and outputs that cannot go together (a usage error: exit code 2)."""
+
+
+class OutputError(SrcnnError):
+    """An output location that cannot be written (found before any work: exit code 1)."""
 
 
 @dataclass(frozen=True)
@@ -46,30 +55,78 @@ class FileResult:
 @dataclass
 class Plan:
     jobs: list[Job]
-    skipped: list[FileResult]  # existing outputs, non-images met in folders
-    missing: list[FileResult] = field(default_factory=list)  # inputs that do not exist
+    skipped: list[FileResult]  # existing outputs, our own outputs, non-images met in folders
+    missing: list[FileResult] = field(default_factory=list)  # inputs that fail before any work
+    folders: list[Path] = field(default_factory=list)  # every output folder, jobs or not
 
 
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.endswith(PARTIAL_SUFFIX)
-
-
-def _walk(folder: Path, recursive: bool, skip: Path | None = None) -> Iterable[Path]:
-    """Files in ``folder`` (its whole tree with ``recursive``), never descending into ``skip``."""
-    if recursive:
-        for root, dirs, files in os.walk(folder):
-            # the output folder may sit inside the input tree: its results are not inputs,
-            # or every rerun would upscale the last run's outputs one level deeper
-            dirs[:] = sorted(d for d in dirs if skip is None or (Path(root) / d).resolve() != skip)
-            for name in sorted(files):
-                yield Path(root) / name
-    else:
-        yield from sorted(p for p in folder.iterdir() if p.is_file())
+def output_extension(source: Path, fmt: str | None) -> str:
+    """-f's extension; else the input's own, where we write that format; else PNG (GIF, say)."""
+    if fmt:
+        return EXTENSIONS[format_for(source, fmt)]
+    return source.suffix if source.suffix.lower().lstrip(".") in FORMATS else ".png"
 
 
 def output_name(source: Path, suffix: str, fmt: str | None) -> str:
-    extension = EXTENSIONS[format_for(source, fmt)] if fmt else source.suffix
-    return f"{source.stem}{suffix}{extension}"
+    return f"{source.stem}{suffix}{output_extension(source, fmt)}"
+
+
+def _collect_sources(inputs: list[str], recursive: bool, out_folder: Path | None):
+    """(file, folder it was found in or None) for each input image; skipped and missing results."""
+    sources: list[tuple[Path, Path | None]] = []
+    skipped: list[FileResult] = []
+    missing: list[FileResult] = []
+    named_folder = False
+    for item in inputs:
+        if not item:
+            raise BatchUsageError("an empty input name ('') names no file")
+        path = Path(item).expanduser()
+        if path.is_dir():
+            named_folder = True
+            images, passed = list_images(path, recursive, skip=out_folder)
+            sources.extend((file, path) for file in images)
+            skipped.extend(FileResult(p.path, None, "skipped", p.reason) for p in passed)
+        elif os.path.lexists(path):  # a file named on purpose: its bytes decide, not its name
+            problem = input_problem(path, by_name=False)
+            if problem is None:
+                sources.append((path, None))
+            else:
+                missing.append(FileResult(path, None, "failed", problem))
+        elif _GLOB_CHARS & set(item):
+            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(item), recursive=True))]
+            files = [m for m in matches if not m.is_dir() and not is_partial(m)]
+            if not files:
+                missing.append(FileResult(Path(item), None, "failed", "no files match this pattern"))
+            for file in files:
+                problem = input_problem(file)
+                if problem is None:
+                    sources.append((file, None))
+                else:
+                    skipped.append(FileResult(file, None, "skipped", problem))
+        else:
+            missing.append(FileResult(path, None, "failed", "no such file or folder"))
+    return sources, skipped, missing, named_folder
+
+
+def _target_folder(source: Path, root: Path | None, out_path: Path | None, recursive: bool) -> Path:
+    if out_path is None:
+        return source.parent
+    if root is not None and recursive:
+        return out_path / source.parent.relative_to(root)
+    return out_path
+
+
+def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool) -> dict[Path, Path]:
+    """Real paths where this naming (or the default one at any scale) puts each source's output."""
+    suffixes = dict.fromkeys((suffix, *_DEFAULT_SUFFIXES))
+    extensions = dict.fromkeys(e for e in FORMATS)
+    outputs: dict[Path, Path] = {}
+    for source, root in sources:
+        folder = real_path(_target_folder(source, root, out_path, recursive))
+        for extension in (source.suffix.lstrip("."), *extensions):
+            for ending in suffixes:
+                outputs.setdefault(folder / f"{source.stem}{ending}.{extension}", source)
+    return outputs
 
 
 def plan_jobs(
@@ -85,40 +142,14 @@ def plan_jobs(
     suffix = f"_x{scale}" if suffix is None else suffix
     if any(sep and sep in suffix for sep in (os.sep, os.altsep)):
         raise BatchUsageError(f"--suffix {suffix!r} cannot hold a path separator: it ends a file name")
-    sources: list[tuple[Path, Path | None]] = []  # (file, folder it was found in, for mirroring)
-    skipped: list[FileResult] = []
-    missing: list[FileResult] = []
-    named_folder = False
     out_path = Path(output).expanduser() if output else None
-    out_folder = out_path.resolve() if out_path is not None else None
-    for item in inputs:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            named_folder = True
-            for file in _walk(path, recursive, skip=out_folder):
-                if _is_image_name(file):
-                    sources.append((file, path))
-                elif not file.name.endswith(PARTIAL_SUFFIX):
-                    skipped.append(FileResult(file, None, "skipped", "not an image"))
-        elif path.exists():
-            sources.append((path, None))
-        elif _GLOB_CHARS & set(item):
-            matches = sorted(glob.glob(os.path.expanduser(item), recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file()]
-            if not files:
-                missing.append(FileResult(Path(item), None, "failed", "no files match this pattern"))
-            for file in files:
-                if _is_image_name(file):
-                    sources.append((file, None))
-                else:
-                    skipped.append(FileResult(file, None, "skipped", "not an image"))
-        else:
-            missing.append(FileResult(path, None, "failed", "no such file or folder"))
+    out_folder = real_path(out_path) if out_path is not None else None
+    sources, skipped, missing, named_folder = _collect_sources(inputs, recursive, out_folder)
 
     # a file named twice (overlapping globs, or beside its own folder) is upscaled once
     first_naming: dict[Path, tuple[Path, Path | None]] = {}
     for source, root in sources:
-        first_naming.setdefault(source.resolve(), (source, root))
+        first_naming.setdefault(real_path(source), (source, root))
     sources = list(first_naming.values())
 
     # one input (found or missing: a missing one is reported as such, not as a usage error)
@@ -126,40 +157,78 @@ def plan_jobs(
         out_path is not None and len(sources) + len(missing) == 1 and not named_folder
         and not out_path.is_dir() and out_path.suffix != ""
     )
+    if not single_file_out:
+        # a rerun into the folder of its inputs must not upscale the last run's results again
+        own = _own_outputs(sources, suffix, out_path, recursive)
+        kept = []
+        for source, root in sources:
+            maker = own.get(real_path(source))
+            if maker is not None and maker != source:
+                skipped.append(FileResult(source, None, "skipped", f"an output of srcnn for {shown(maker)}"))
+            else:
+                kept.append((source, root))
+        sources = kept
     if single_file_out and fmt and out_path.suffix.lower().lstrip(".") in FORMATS:
         named, asked = FORMATS[out_path.suffix.lower().lstrip(".")], format_for(out_path, fmt)
         if named != asked:  # a JPEG called .png would mislead every program that opens it
-            raise BatchUsageError(f"-f {fmt} does not match {out_path.name}: drop -f or name the file "
-                                  f"{out_path.stem}{EXTENSIONS[asked]}")
+            raise BatchUsageError(f"-f {fmt} does not match {shown(out_path.name)}: drop -f or name the file "
+                                  f"{shown(out_path.stem + EXTENSIONS[asked])}")
     if out_path is None and named_folder:
         raise BatchUsageError("a folder input needs an output folder: add -o OUT_DIR")
     if out_path is not None and not single_file_out:
         if out_path.exists() and not out_path.is_dir():
-            raise BatchUsageError(f"{output} is a file; with several inputs -o must be a folder")
-        if out_path.suffix.lower() in IMAGE_SUFFIXES and not out_path.exists():
-            raise BatchUsageError(f"several inputs need -o to be a folder, not {output}")
+            raise BatchUsageError(f"{shown(output)} is a file; with several inputs -o must be a folder")
+        if out_path.suffix.lower().lstrip(".") in FORMATS and not out_path.exists():
+            raise BatchUsageError(f"several inputs need -o to be a folder, not {shown(output)}")
     jobs: list[Job] = []
-    seen: dict[Path, Path] = {}
+    seen: dict[Path, tuple[Path, Path | None]] = {}
+    folders: dict[Path, None] = {}
     for source, root in sources:
         if single_file_out:
             target = out_path
         else:
-            folder = source.parent if out_path is None else out_path
-            if out_path is not None and root is not None and recursive:
-                folder = out_path / source.parent.relative_to(root)
-            target = folder / output_name(source, suffix, fmt)
-        if target.resolve() == source.resolve():
-            raise BatchUsageError(f"{target} would overwrite its input; choose another --suffix or -o")
-        if target.resolve() in seen:
-            raise BatchUsageError(
-                f"{seen[target.resolve()]} and {source} would both write {target}; use -r to mirror folders"
-            )
-        seen[target.resolve()] = source
-        if target.exists() and not overwrite:
+            target = _target_folder(source, root, out_path, recursive) / output_name(source, suffix, fmt)
+        if real_path(target) == real_path(source):
+            raise BatchUsageError(f"{shown(target)} would overwrite its input; choose another --suffix or -o")
+        if real_path(target) in seen:
+            other, other_root = seen[real_path(target)]
+            raise BatchUsageError(f"{shown(other)} and {shown(source)} would both write {shown(target)}; "
+                                  + _collision_hint(other, other_root, source, root, recursive, fmt))
+        seen[real_path(target)] = (source, root)
+        folders.setdefault(target.parent)
+        if len(os.fsencode(target.name)) > NAME_MAX:
+            missing.append(FileResult(source, None, "failed", f"the output name would be "
+                                      f"{len(os.fsencode(target.name))} bytes, over the file system's limit "
+                                      f"of {NAME_MAX}: rename the input or use a shorter --suffix"))
+            continue
+        if os.path.lexists(target) and not overwrite:
             skipped.append(FileResult(source, target, "skipped", "output exists (use --overwrite)"))
             continue
         jobs.append(Job(source, target))
-    return Plan(jobs, skipped, missing)
+    return Plan(jobs, skipped, missing, list(folders))
+
+
+def _collision_hint(first: Path, first_root, second: Path, second_root, recursive: bool, fmt) -> str:
+    if first.parent == second.parent:  # a.png and a.jpg, say, with -f png
+        return "keep each input's format (drop -f) or upscale them in separate runs with different --suffix"
+    if first_root is not None and second_root is not None and not recursive:
+        return "use -r to mirror folders"
+    return "upscale them in separate runs, or give their folders as inputs with -r"
+
+
+def prepare_outputs(folders: list[Path]) -> None:
+    """Create every output folder and check it can be written, before any pixel is computed."""
+    for folder in folders:
+        existing = next((f for f in (folder, *folder.parents) if os.path.lexists(f)), None)
+        if existing is not None and not existing.is_dir():
+            raise OutputError(f"cannot write into {shown(folder)}: {shown(existing)} is a file, not a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {shown(folder)}: {exc.strerror or exc}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write into {shown(folder)}: permission denied")
+        remove_stale_partials(folder)
 
 
 @dataclass
@@ -177,17 +246,20 @@ def run_batch(
     on_result: Callable[[FileResult], None] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
 ) -> list[FileResult]:
-    """Upscale every job; a failure is recorded and the batch goes on."""
-    for folder in {job.target.parent for job in jobs}:
-        remove_stale_partials(folder)
+    """Upscale every job; a failure is recorded and the batch goes on.
+
+    The output folders must exist (``prepare_outputs``).
+    """
     results: list[FileResult] = []
 
     def decode(job: Job):
-        return read_image(job.source, options.max_pixels)
+        decoded = read_image(job.source, options.max_pixels)
+        # what the output format cannot hold is refused now, not after the network's work
+        check_encodable(decoded.mode, format_for(job.target, options.fmt))
+        return decoded
 
     def encode(job: Job, decoded, pixels, started: float) -> FileResult:
-        job.target.parent.mkdir(parents=True, exist_ok=True)
-        notes = decoded.notes + write_image(
+        notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
             job.target, pixels, options.fmt, options.quality, decoded.icc_profile, decoded.exif
         )
         return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes)
@@ -209,8 +281,6 @@ def run_batch(
                 pending_reads.append(readers.submit(decode, jobs[following]))
             try:
                 decoded = future.result()
-                if options.fmt is None:
-                    format_for(job.target)  # fail before spending time on the network
                 pixels = upscale(decoded.pixels, on_tile=on_tile)
             except Exception as exc:  # one bad file must not end the batch
                 finish(FileResult(job.source, job.target, "failed", describe(exc)))
@@ -236,14 +306,21 @@ def upscale_encoded(
     where that format cannot be written (GIF, say).
     """
     decoded = decode_image(data, max_pixels)
-    notes = list(decoded.notes)
-    if fmt is None and decoded.format in EXTENSIONS:
-        fmt = decoded.format
-    elif fmt is None:
-        fmt = "PNG"
-        notes.append(f"{decoded.format} is not written here: the output is PNG")
+    notes = decoded.notes + _format_notes(decoded.format, fmt, None)
+    if fmt is None:
+        fmt = decoded.format if decoded.format in EXTENSIONS else "PNG"
+    check_encodable(decoded.mode, fmt)
     pixels = upscale(decoded.pixels)
     return encode_image(pixels, fmt, quality, decoded.icc_profile, decoded.exif, notes), notes
+
+
+def _format_notes(read_format: str | None, fmt: str | None, target: Path | None) -> list[str]:
+    """A note when the input's format is one we read but do not write (GIF) and PNG is chosen."""
+    if fmt is not None or read_format in EXTENSIONS:
+        return []
+    if target is not None and target.suffix.lower() != ".png":
+        return []
+    return [f"{read_format} is not written here: the output is PNG"]
 
 
 def _collect(job: Job, future: Future) -> FileResult:
@@ -259,4 +336,7 @@ def describe(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory (try a smaller --tile)"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {shown(exc.filename)}" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror}"
     return f"unexpected {type(exc).__name__}: {exc}"

@@ -1,7 +1,8 @@
 """The ``srcnn`` command: parse, call one library function, format, map errors to exit codes.
 
 Exit codes: 0 success, 1 a failure the library reported (``Error: ...``, no traceback),
-2 a usage error (Click's own, and impossible input/output combinations).
+2 a usage error (Click's own, and impossible input/output combinations), 130 interrupted by
+Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import io
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -28,16 +31,45 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"Warning: {message}", err=True)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+EXIT_INTERRUPTED = {KeyboardInterrupt: 130, Terminated: 143}
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread (a test runner's worker, say)
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def library_errors(command):
-    """Turn the library's typed exceptions into ``Error: ...`` and exit code 1."""
+    """Turn the library's typed exceptions into ``Error: ...`` and exit code 1, and an
+    interruption (Ctrl-C, SIGTERM) into one line and exit code 130 or 143."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         warnings.showwarning = _show_warning
         try:
-            return command(*args, **kwargs)
+            with _sigterm_raises():
+                return command(*args, **kwargs)
         except SrcnnError as exc:
             raise click.ClickException(str(exc)) from None
+        except (KeyboardInterrupt, Terminated) as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped by SIGTERM"
+            _echo_err(f"{reason}{': ' + str(exc) if str(exc) else ''}")
+            raise SystemExit(EXIT_INTERRUPTED[type(exc)]) from None
 
     return wrapper
 
@@ -116,25 +148,29 @@ def cli():
 def upscale(inputs, output, scale, model, channels, device, tile, recursive, suffix, fmt, quality,
             overwrite, max_pixels, threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
-    from .batch import BatchOptions, BatchUsageError, plan_jobs, run_batch
+    from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
+    from .files import shown
     from .pipeline import Upscaler
 
     scale = int(scale)
+    # the model is resolved first: a mistyped -m is an error even when every output exists
+    upscaler = Upscaler(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile)
     if "-" in inputs or output == "-":
         _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
-                      dict(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile))
+                      upscaler)
         return
     try:
         plan = plan_jobs(list(inputs), output, scale, suffix, fmt, recursive, overwrite)
     except BatchUsageError as exc:
         raise click.UsageError(str(exc)) from None
+    prepare_outputs(plan.folders)  # an unwritable output folder fails before any work
     interactive = sys.stderr.isatty() and not quiet
     say = _echo_err
     for result in plan.skipped:
         if not quiet:
-            say(f"skipped {result.source}: {result.message}")
+            say(f"skipped {shown(result.source)}: {result.message}")
     for result in plan.missing:
-        say(f"Error: {result.source}: {result.message}")
+        say(f"Error: {shown(result.source)}: {result.message}")
     if not plan.jobs:
         if plan.missing:
             _echo_err(f"0 upscaled, {len(plan.skipped)} skipped, {len(plan.missing)} failed")
@@ -142,7 +178,6 @@ def upscale(inputs, output, scale, model, channels, device, tile, recursive, suf
         if not quiet:
             say("nothing to upscale" if plan.skipped else "no images found")
         return
-    upscaler = Upscaler(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile)
     bar = tile_bar = None
     if interactive:
         from tqdm import tqdm
@@ -163,19 +198,30 @@ def upscale(inputs, output, scale, model, channels, device, tile, recursive, suf
             tile_bar.close()
             tile_bar = None
 
+    results = []
+
     def on_result(result) -> None:
+        results.append(result)
         if result.status == "failed":
-            say(f"Error: {result.source}: {result.message}")
+            say(f"Error: {shown(result.source)}: {result.message}")
         else:
             for note in result.notes:
-                say(f"Warning: {result.source}: {note}")
+                say(f"Warning: {shown(result.source)}: {note}")
             if not quiet:
-                say(f"{result.source} -> {result.target} ({result.seconds:.1f} s)")
+                say(f"{shown(result.source)} -> {shown(result.target)} ({result.seconds:.1f} s)")
         if bar is not None:
             bar.update(1)
 
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
-    results = run_batch(plan.jobs, upscaler.upscale, options, on_result, on_tile)
+    try:
+        run_batch(plan.jobs, upscaler.upscale, options, on_result, on_tile)
+    except (KeyboardInterrupt, Terminated) as exc:
+        for progress in (tile_bar, bar):
+            if progress is not None:
+                progress.close()
+        done = sum(r.status == "done" for r in results)
+        raise type(exc)(f"{done} of {len(plan.jobs)} upscaled, the rest not started or left unwritten; "
+                        "run the same command again to finish them") from None
     if bar is not None:
         bar.close()
     failed = sum(r.status == "failed" for r in results) + len(plan.missing)
@@ -186,17 +232,35 @@ def upscale(inputs, output, scale, model, channels, device, tile, recursive, suf
         raise SystemExit(1)
 
 
-def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, upscaler_settings) -> None:
+def _standard_output():
+    """Standard output's binary stream, or a usage error where an image cannot go there."""
+    stream = sys.stdout
+    if stream is None:
+        raise click.UsageError("standard output is closed: name an output file with -o")
+    try:
+        os.fstat(stream.fileno())
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        pass  # not a file descriptor (a test runner's buffer): nothing to check
+    except OSError:
+        raise click.UsageError("standard output is closed: name an output file with -o") from None
+    if stream.isatty():
+        raise click.UsageError("standard output is a terminal, not a place for an image: "
+                               "redirect it (> out.png) or name an output file with -o")
+    return stream.buffer
+
+
+def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, upscaler) -> None:
     """One image from standard input (``-``) and/or to standard output (``-o -``, or no -o after ``-``)."""
     import time
 
     from .batch import upscale_encoded
-    from .imageio import format_for, read_file_bytes, write_bytes_atomic
-    from .pipeline import Upscaler
+    from .files import shown, write_atomic
+    from .imageio import format_for, read_file_bytes
 
     if source is None:
         raise click.UsageError("standard input (-) and standard output (-o -) take exactly one image")
     to_stdout = output in (None, "-")
+    stdout = _standard_output() if to_stdout else None  # checked before reading a byte
     if source == "-":
         stdin = sys.stdin.buffer
         if stdin.isatty():
@@ -206,9 +270,9 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
         if Path(source).is_dir():
             raise click.UsageError("-o - (standard output) takes one image file, not a folder")
         try:
-            data, name = read_file_bytes(source), source
+            data, name = read_file_bytes(source), shown(source)
         except SrcnnError as exc:
-            raise click.ClickException(f"{source}: {exc}") from None
+            raise click.ClickException(f"{shown(source)}: {exc}") from None
     target = None if to_stdout else Path(output)
     if target is not None:
         if target.exists() and not overwrite and not target.is_dir():
@@ -217,7 +281,6 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
             return
         _prepare_output(output, "--output")  # a folder, or a file in the way, fails before the work
     target_format = format_for(target, fmt) if target is not None or fmt else None
-    upscaler = Upscaler(**upscaler_settings)
     started = time.monotonic()
     try:
         encoded, notes = upscale_encoded(data, upscaler.upscale, target_format, quality, max_pixels)
@@ -225,15 +288,19 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
         raise click.ClickException(f"{name}: {exc}") from None
     for note in notes:
         _echo_err(f"Warning: {name}: {note}")
-    if target is None:
-        stdout = sys.stdout.buffer
-        stdout.write(encoded)
-        stdout.flush()
+    if stdout is not None:
+        try:
+            stdout.write(encoded)
+            stdout.flush()
+        except BrokenPipeError:
+            # the reader went away; keep Python from complaining again when it flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.ClickException("standard output was closed before the image was written") from None
     else:
         with _writing(target):
-            write_bytes_atomic(target, encoded)
+            write_atomic(target, encoded)
     if not quiet:
-        _echo_err(f"{name} -> {'<stdout>' if target is None else target} ({time.monotonic() - started:.1f} s)")
+        _echo_err(f"{name} -> {'<stdout>' if target is None else shown(target)} ({time.monotonic() - started:.1f} s)")
 
 
 def _echo_err(message: str) -> None:
@@ -279,7 +346,7 @@ def models(as_json):
 @library_errors
 def convert_mat(mat_file, output, scale):
     """Convert the SRCNN authors' MATLAB weights (.mat) to an ONNX model."""
-    from .imageio import write_bytes_atomic
+    from .files import write_atomic
     from .models import mat_to_onnx_bytes
 
     if not Path(mat_file).is_file():
@@ -289,7 +356,7 @@ def convert_mat(mat_file, output, scale):
     _prepare_output(output, "--output")
     onnx_bytes = mat_to_onnx_bytes(Path(mat_file), scale)
     with _writing(output):
-        write_bytes_atomic(Path(output), onnx_bytes)
+        write_atomic(Path(output), onnx_bytes)
     click.echo(f"wrote {output}")
 
 
@@ -313,7 +380,7 @@ def convert_mat(mat_file, output, scale):
 def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
                  save_images, device, threads, quiet):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
-    from .evaluate import evaluate, results_json
+    from .evaluate import evaluate, evaluation_size, results_json
 
     _prepare_output(json_path, "--json")
     _prepare_output(csv_path, "--csv")
@@ -321,9 +388,10 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
     if sys.stderr.isatty() and not quiet:
         from tqdm import tqdm
 
-        bar = tqdm(unit="img", desc="eval", file=sys.stderr)
+        total = evaluation_size(list(datasets), scales, data_dir)
+        bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
     results = evaluate(list(datasets), scales, model, data_dir, luma, channels, device, threads,
-                       save_images, on_image=(lambda name: bar.update(1)) if bar else None)
+                       save_images, on_image=(lambda name: bar.update(1)) if bar is not None else None)
     if bar is not None:
         bar.close()
     to_stdout_json = json_path == "-"

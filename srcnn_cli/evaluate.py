@@ -14,7 +14,8 @@ from typing import Callable
 import numpy as np
 
 from .errors import DatasetNotFound, SrcnnError
-from .imageio import IMAGE_SUFFIXES, load_uint8, write_image
+from .files import list_images
+from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, paper_psnr
 from .protocol import model_pair, score
@@ -65,7 +66,7 @@ def find_dataset(name: str, data_dir: str | None = None) -> Path:
 
 
 def dataset_images(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files, _ = list_images(folder)
     if not files:
         raise DatasetNotFound(f"{folder} holds no images")
     return files
@@ -163,6 +164,11 @@ def session_runner(session) -> Callable[[np.ndarray], np.ndarray]:
         return out[0] if plane.ndim == 2 else out.transpose(1, 2, 0)
 
     return run
+
+
+def evaluation_size(datasets: list[str], scales: list[int], data_dir: str | None = None) -> int:
+    """How many images ``evaluate`` will score (for a progress bar's total)."""
+    return len(scales) * sum(len(dataset_images(find_dataset(name, data_dir))) for name in datasets)
 
 
 def evaluate(

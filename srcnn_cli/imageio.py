@@ -6,14 +6,15 @@ Everything here turns files into arrays and back; nothing here knows about super
   laid out H x W (gray), H x W x 2 (gray + alpha), x 3 (RGB) or x 4 (RGBA).
 * 16-bit colour PNG/TIFF, which Pillow would reduce to 8 bits, are decoded with OpenCV.
 * EXIF orientation is applied on read and reset to 1 in the EXIF that is carried to the output.
-* Writes go to a hidden temporary file in the destination folder, then ``os.replace``: a reader
-  never sees a half-written output, whatever happens to the process.
+* Only allow-listed formats are opened (PNG, JPEG, TIFF, WebP, BMP, GIF), told by their first
+  bytes, never by the name: a PostScript file named ``.png`` never reaches Pillow's EPS plugin.
+* PNG chunk checksums are verified; a PNG's single transparent colour (tRNS) becomes alpha.
+* Writes are atomic (``files.write_atomic``).
 """
 from __future__ import annotations
 
+import errno
 import io
-import os
-import re
 import struct
 import warnings
 import zlib
@@ -24,11 +25,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import UnsupportedImage
+from .files import read_regular_file, write_atomic
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF", "bmp": "BMP"}
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
-PARTIAL_SUFFIX = ".srcnn-partial"
 DEFAULT_MAX_PIXELS = 150_000_000
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
@@ -41,6 +41,15 @@ _TIFF_LAYOUT_TAGS = frozenset({
     341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 34675,
 })
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+# The formats we open, by their first bytes: the allow-list. Pillow is asked for this one alone.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"), (b"BM", "BMP"),
+)
+_PILLOW_FORMATS = {"JPEG": ["JPEG", "MPO"]}  # cameras' multi-picture JPEGs open as MPO
+READ_FORMATS = "PNG, JPEG, TIFF, WebP, BMP or GIF"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
@@ -62,11 +71,60 @@ def mode_of(pixels: np.ndarray) -> str:
 
 
 # --- decoding ---------------------------------------------------------------------------------
+def sniff_format(data: bytes) -> str | None:
+    """The allow-listed format whose signature ``data`` starts with, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
+
 def _png_header(data: bytes) -> tuple[int, int] | None:
     """(bit depth, colour type) from a PNG's IHDR, or None if this is not a PNG."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 26:
+    if data[:8] != _PNG_SIGNATURE or len(data) < 26:
         return None
     return data[24], data[25]
+
+
+def _png_chunks(data: bytes) -> dict[bytes, bytes]:
+    """The first payload of each chunk type in a PNG, every chunk's CRC checked on the way.
+
+    Pillow checks the CRCs of the chunks it parses, but not of the image data (IDAT): a
+    damaged file would be upscaled without a word.
+    """
+    chunks: dict[bytes, bytes] = {}
+    offset = len(_PNG_SIGNATURE)
+    while offset + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        end = offset + 8 + length
+        if end + 4 > len(data):
+            raise UnsupportedImage(f"truncated PNG (the {_chunk_name(kind)} chunk runs past the end of the file)")
+        (stored,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(data[offset + 4: end]) != stored:
+            raise UnsupportedImage(f"corrupt PNG: the {_chunk_name(kind)} chunk fails its checksum")
+        chunks.setdefault(kind, data[offset + 8: end])
+        if kind == b"IEND":
+            return chunks
+        offset = end + 4
+    raise UnsupportedImage("truncated PNG (no end chunk)")
+
+
+def _chunk_name(kind: bytes) -> str:
+    return kind.decode("ascii", "replace") if kind.isalpha() else repr(kind)
+
+
+def _transparent_colour_alpha(pixels: np.ndarray, trns: bytes) -> np.ndarray | None:
+    """For 16-bit gray or RGB pixels with a PNG tRNS key colour: the pixels with an alpha band."""
+    bands = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if len(trns) != 2 * bands:
+        return None
+    key = np.array(struct.unpack(f">{bands}H", trns), dtype=pixels.dtype)
+    colour = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    opaque = (colour != key).any(axis=2)
+    alpha = np.where(opaque, np.iinfo(pixels.dtype).max, 0).astype(pixels.dtype)
+    return np.concatenate([colour, alpha[:, :, None]], axis=2)
 
 
 def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:
@@ -114,6 +172,9 @@ def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np
     """Pixels and mode of an (already oriented) PIL image, converting unusual modes."""
     notes = notes if notes is not None else []
     mode = image.mode
+    if mode in ("1", "L", "RGB") and "transparency" in image.info:  # a PNG's transparent colour
+        target = "RGBA" if mode == "RGB" else "LA"
+        return np.array(image.convert(target)), target
     if mode in ("L", "LA", "RGB", "RGBA"):
         return np.array(image), mode
     if mode.startswith("I;16"):
@@ -132,15 +193,8 @@ def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np
     if mode in ("PA", "RGBa", "La"):
         target = "LA" if mode == "La" else "RGBA"
         return np.array(image.convert(target)), target
-    if mode == "F":
-        # The type decides, not the values: float pixels are taken as 0..1, like our float API.
-        notes.append("converted 32-bit float gray (taken as 0..1) to 16-bit")
-        values = np.array(image, dtype=np.float64)
-        not_numbers = np.isnan(values)
-        if not_numbers.any():  # e.g. "no data" in scientific images; a cast would pick a value silently
-            notes.append(f"{int(not_numbers.sum())} pixels were NaN (not a number); taken as 0")
-            values[not_numbers] = 0.0  # (infinities clip to 0 or 1 like any value out of range)
-        return np.clip(np.floor(values * 65535 + 0.5), 0, 65535).astype(np.uint16), "L"
+    if mode == "F":  # float pixels are taken as 0..1, like our float API
+        return _float_to_uint16(np.array(image, dtype=np.float64), notes), "L"
     managed = _icc_to_srgb(image, "RGB")
     if managed is not None:
         notes.append(f"converted {mode} to RGB with its ICC profile")
@@ -166,38 +220,52 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
 
 
 def read_file_bytes(path) -> bytes:
-    """A file's bytes, or ``UnsupportedImage`` saying why they cannot be read."""
+    """A regular file's bytes, or ``UnsupportedImage`` saying why they cannot be read."""
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(Path(path))
+    except ValueError as exc:  # a FIFO, a device, a folder
+        raise UnsupportedImage(str(exc)) from None
     except IsADirectoryError:
-        raise UnsupportedImage("is a folder, not an image") from None
+        raise UnsupportedImage("is a folder, not an image file") from None
     except FileNotFoundError:
         raise UnsupportedImage("no such file") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsupportedImage("a symbolic link loop") from None
         raise UnsupportedImage(f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def _check_size(width: int, height: int, max_pixels: int | None) -> None:
+    if max_pixels and width * height > max_pixels:
+        raise UnsupportedImage(
+            f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,} "
+            f"(raise it with --max-pixels)"
+        )
 
 
 def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode an encoded image (a file's bytes, or standard input) like ``read_image``."""
     if not data:
         raise UnsupportedImage("empty file (0 bytes)")
+    kind = sniff_format(data)
+    if kind is None:
+        raise UnsupportedImage(f"not an image in a format srcnn reads ({READ_FORMATS})")
+    chunks = _png_chunks(data) if kind == "PNG" else {}
     notes: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(kind, [kind]))
         except UnidentifiedImageError:
-            raise UnsupportedImage("not an image, or a format that cannot be read") from None
+            if kind == "TIFF":  # float colour, say, which Pillow has no mode for
+                return _decode_tiff_with_opencv(data, max_pixels)
+            raise UnsupportedImage(f"corrupt {kind} file (its header cannot be read)") from None
         except Image.DecompressionBombError:
             raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
-        except OSError as exc:
-            raise UnsupportedImage(f"corrupt image ({exc})") from None
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+            raise UnsupportedImage(f"corrupt {kind} file ({exc})") from None
         width, height = image.size
-        if max_pixels and width * height > max_pixels:
-            raise UnsupportedImage(
-                f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,} "
-                f"(raise it with --max-pixels)"
-            )
+        _check_size(width, height, max_pixels)
         frames = getattr(image, "n_frames", 1)
         if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
             notes.append(f"has {frames} frames; only the first is upscaled")
@@ -209,8 +277,8 @@ def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> De
             oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
         except Image.DecompressionBombError:
             raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
-        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
-            raise UnsupportedImage(f"truncated or corrupt image ({exc})") from None
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError, zlib.error) as exc:
+            raise UnsupportedImage(f"truncated or corrupt {kind} file ({exc})") from None
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1  # the pixels are now upright
     for tag in _TIFF_LAYOUT_TAGS & set(exif):
@@ -224,7 +292,61 @@ def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> De
         pixels, mode = pil_to_array(oriented, notes)
         if image.mode == "CMYK" and icc:
             icc = None  # a CMYK profile no longer describes the RGB pixels
-    return Decoded(np.ascontiguousarray(pixels), mode, image.format, icc, exif_bytes, notes)
+    if b"tRNS" in chunks and pixels.dtype == np.uint16 and mode in ("L", "RGB"):
+        with_alpha = _transparent_colour_alpha(pixels, chunks[b"tRNS"])
+        if with_alpha is not None:
+            pixels, mode = with_alpha, mode_of(with_alpha)
+    read_format = "JPEG" if image.format == "MPO" else image.format
+    return Decoded(np.ascontiguousarray(pixels), mode, read_format, icc, exif_bytes, notes)
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a classic TIFF's first directory, read without decoding."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        if struct.unpack_from(order + "H", data, 2)[0] != 42:
+            return None
+        (ifd,) = struct.unpack_from(order + "I", data, 4)
+        (count,) = struct.unpack_from(order + "H", data, ifd)
+        found = {}
+        for index in range(count):
+            tag, kind, _, value = struct.unpack_from(order + "HHI4s", data, ifd + 2 + 12 * index)
+            if tag in (256, 257):
+                found[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), value)[0]
+        return found[256], found[257]
+    except (struct.error, KeyError):
+        return None
+
+
+def _decode_tiff_with_opencv(data: bytes, max_pixels: int | None) -> Decoded:
+    """TIFFs Pillow has no mode for (32-bit float RGB, say), through OpenCV's libtiff."""
+    import cv2
+
+    size = _tiff_size(data)
+    if size is None:
+        raise UnsupportedImage("corrupt or unsupported TIFF file (its header cannot be read)")
+    _check_size(*size, max_pixels)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.ndim not in (2, 3) or pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4):
+        raise UnsupportedImage("corrupt or unsupported TIFF file")
+    notes: list[str] = []
+    if pixels.ndim == 3:
+        pixels = pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]] if pixels.shape[2] > 1 else pixels[:, :, 0]
+    if pixels.dtype.kind == "f":
+        pixels = _float_to_uint16(pixels.astype(np.float64), notes)
+    elif pixels.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedImage(f"TIFF with {pixels.dtype} samples is not supported")
+    return Decoded(np.ascontiguousarray(pixels), mode_of(pixels), "TIFF", None, None, notes)
+
+
+def _float_to_uint16(values: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Float pixels, taken as 0..1 (the type decides, not the values), to 16 bits."""
+    notes.append(f"converted 32-bit float {'gray' if values.ndim == 2 else 'colour'} (taken as 0..1) to 16-bit")
+    not_numbers = np.isnan(values)
+    if not_numbers.any():  # e.g. "no data" in scientific images; a cast would pick a value silently
+        notes.append(f"{int(not_numbers.sum())} pixels were NaN (not a number); taken as 0")
+        values[not_numbers] = 0.0  # (infinities clip to 0 or 1 like any value out of range)
+    return np.clip(np.floor(values * 65535 + 0.5), 0, 65535).astype(np.uint16)
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -285,6 +407,31 @@ def _png_add_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> byte
     return png[:ihdr_end] + extra + png[ihdr_end:]
 
 
+def check_encodable(mode: str, fmt: str) -> None:
+    """Refuse what ``fmt`` cannot hold, as soon as the decoded mode is known (before any work)."""
+    if fmt == "JPEG" and mode in ("LA", "RGBA"):
+        raise UnsupportedImage(
+            "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), "
+            "or flatten the image first"
+        )
+
+
+def _encode_png_gray_alpha_16(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
+    """A 16-bit gray + alpha PNG (colour type 4), which neither Pillow nor OpenCV writes.
+
+    Every row uses the Sub filter (each byte minus the one a pixel before), which suits the
+    smooth results of upscaling; zlib at its default level compresses the rows.
+    """
+    height, width = pixels.shape[:2]
+    raw = np.ascontiguousarray(pixels.astype(">u2")).view(np.uint8).reshape(height, width * 4)
+    filtered = raw.copy()
+    filtered[:, 4:] -= raw[:, :-4]  # uint8 arithmetic wraps modulo 256, as PNG's filters do
+    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)  # filter type 1
+    header = struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0)
+    png = _PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows.tobytes()))
+    return _png_add_metadata(png + _png_chunk(b"IEND", b""), icc, exif)
+
+
 def encode_image(
     pixels: np.ndarray,
     fmt: str,
@@ -296,11 +443,7 @@ def encode_image(
     """Encode pixels to bytes in ``fmt`` (a Pillow format name), keeping metadata it can hold."""
     notes = notes if notes is not None else []
     mode = mode_of(pixels)
-    if fmt == "JPEG" and mode in ("LA", "RGBA"):
-        raise UnsupportedImage(
-            "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), "
-            "or flatten the image first"
-        )
+    check_encodable(mode, fmt)
     if pixels.dtype == np.uint16 and fmt in ("JPEG", "WEBP", "BMP"):
         notes.append(f"{fmt} holds 8 bits per channel: reduced the 16-bit result to 8 bits")
         pixels = to_8bit(pixels)
@@ -370,8 +513,10 @@ def _tiff_add_tags(tiff: bytes, shorts: dict[int, int], blobs: dict[int, bytes])
 def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
     import cv2
 
+    if pixels.shape[2] == 2 and fmt == "PNG":
+        return _encode_png_gray_alpha_16(pixels, icc_profile, exif)
     if pixels.shape[2] == 2:
-        notes.append("16-bit gray + alpha is written as 16-bit RGBA")
+        notes.append("16-bit gray + alpha is written as 16-bit RGBA (TIFF)")
         pixels = pixels[:, :, [0, 0, 0, 1]]
     order = [2, 1, 0] if pixels.shape[2] == 3 else [2, 1, 0, 3]
     extension = ".png" if fmt == "PNG" else ".tif"
@@ -393,61 +538,6 @@ def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
     return tagged
 
 
-def partial_path(final: Path) -> Path:
-    """Hidden, pid-stamped, non-image name for a file being written next to ``final``."""
-    return final.with_name(f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
-
-
-_PARTIAL_RE = re.compile(r"^\..+\.(\d+)" + re.escape(PARTIAL_SUFFIX) + "$")
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_partials(folder: Path) -> list[Path]:
-    """Delete temporary files left by writers that no longer run (e.g. after ``kill -9``)."""
-    removed = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _PARTIAL_RE.match(entry.name)
-        if match and entry.is_file() and not _pid_alive(int(match.group(1))):
-            try:
-                entry.unlink()
-                removed.append(entry)
-            except OSError:
-                pass
-    return removed
-
-
-def write_bytes_atomic(final: Path, data: bytes) -> None:
-    final = Path(final)
-    partial = partial_path(final)
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, final)
-    except BaseException:
-        try:
-            partial.unlink()
-        except OSError:
-            pass
-        raise
-
-
 def write_image(
     path,
     pixels: np.ndarray,
@@ -461,7 +551,7 @@ def write_image(
     notes: list[str] = []
     data = encode_image(pixels, format_for(path, fmt), quality, icc_profile, exif, notes)
     try:
-        write_bytes_atomic(path, data)
+        write_atomic(path, data)
     except OSError as exc:
         raise UnsupportedImage(f"cannot write {path}: {exc.strerror or exc}") from None
     return notes

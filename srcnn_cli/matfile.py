@@ -55,9 +55,13 @@ def _matrix(payload: bytes, endian: str) -> tuple[str, np.ndarray | None]:
     kind, data = parts[3]
     if kind not in _MI_TYPES:
         raise MatFileError(f"{name}: unsupported storage type {kind}")
-    values = np.frombuffer(data, dtype=np.dtype(_MI_TYPES[kind]).newbyteorder(endian))
+    item = np.dtype(_MI_TYPES[kind]).newbyteorder(endian)
+    shape = tuple(int(d) for d in dims)
+    if len(data) % item.itemsize or any(d < 0 for d in shape) or len(data) // item.itemsize != np.prod(shape):
+        raise MatFileError(f"{name}: {len(data)} bytes of data do not fill a {'x'.join(map(str, shape))} matrix")
+    values = np.frombuffer(data, dtype=item)
     # MATLAB may store a double array in a smaller type; the class says what it really is.
-    return name, values.astype(np.float64).reshape(tuple(int(d) for d in dims), order="F")
+    return name, values.astype(np.float64).reshape(shape, order="F")
 
 
 def load_mat(path) -> dict[str, np.ndarray]:
@@ -67,6 +71,15 @@ def load_mat(path) -> dict[str, np.ndarray]:
     if len(data) < 128 or not data.startswith(b"MATLAB 5.0 MAT-file"):
         raise MatFileError("not a MATLAB v5 .mat file (v7.3 files are HDF5 and not supported)")
     endian = "<" if data[126:128] == b"IM" else ">"
+    try:
+        return _variables(data, endian)
+    except (struct.error, ValueError, IndexError, StopIteration) as exc:
+        if isinstance(exc, MatFileError):
+            raise
+        raise MatFileError(f"malformed .mat file ({exc or type(exc).__name__})") from None
+
+
+def _variables(data: bytes, endian: str) -> dict[str, np.ndarray]:
     variables: dict[str, np.ndarray] = {}
     for kind, payload in _elements(data[128:], endian):
         if kind == _MI_COMPRESSED:

@@ -160,15 +160,20 @@ def mat_layers(variables: dict[str, np.ndarray]) -> list[Layer]:
         w3, b3 = variables["weights_conv3"], variables["biases_conv3"]
     except KeyError as exc:
         raise ModelError(f"not an SRCNN weight file: variable {exc.args[0]} is missing") from None
-    f1 = int(round(np.sqrt(w1.shape[0])))
-    n1 = w1.shape[1]
     if w2.ndim == 2:  # MATLAB drops a trailing singleton; 9-1-5 arrives as 64 x 1 x 32 or 64 x 32
         w2 = w2[:, None, :]
-    n2 = w2.shape[2]
-    f2 = int(round(np.sqrt(w2.shape[1])))
-    f3 = int(round(np.sqrt(w3.shape[1])))
-    if f1 * f1 != w1.shape[0] or f2 * f2 != w2.shape[1] or f3 * f3 != w3.shape[1]:
+    if w1.ndim != 2 or w2.ndim != 3 or w3.ndim != 2:
+        raise ModelError("not an SRCNN weight file: conv1 and conv3 weights must be matrices and conv2 "
+                         f"weights a 3-D array (got {w1.ndim}, {w2.ndim} and {w3.ndim} dimensions)")
+    n1, n2 = w1.shape[1], w2.shape[2]
+    f1, f2, f3 = (int(round(np.sqrt(side))) for side in (w1.shape[0], w2.shape[1], w3.shape[1]))
+    if f1 * f1 != w1.shape[0] or f2 * f2 != w2.shape[1] or f3 * f3 != w3.shape[1] or 0 in (f1, f2, f3, n1, n2):
         raise ModelError("SRCNN weight file has non-square filters")
+    expected = {"weights_conv2": ((n1, f2 * f2, n2), w2.shape), "weights_conv3": ((n2, f3 * f3), w3.shape),
+                "biases_conv1": (n1, b1.size), "biases_conv2": (n2, b2.size), "biases_conv3": (1, b3.size)}
+    for name, (want, got) in expected.items():
+        if want != got:
+            raise ModelError(f"not an SRCNN weight file: {name} has shape {got}, the other layers need {want}")
     conv1 = np.stack([w1[:, i].reshape(f1, f1, order="F") for i in range(n1)])[:, None]
     conv2 = np.stack(
         [np.stack([w2[j, :, i].reshape(f2, f2, order="F") for j in range(n1)]) for i in range(n2)]

@@ -155,7 +155,13 @@ class Session:
                 f"{self.source}: output shape {out.shape[1:]} differs from input shape "
                 f"{probe.shape[1:]} (models must pad themselves)"
             )
+        self._check_finite(out)  # a damaged weight shows up before any image is read
         return ModelContract(channels, radius, metadata)
+
+    def _check_finite(self, out: np.ndarray) -> None:
+        if not np.isfinite(out).all():
+            raise ModelError(f"{self.source} computes NaN or infinite values: the model file is damaged "
+                             "or was badly trained")
 
     def _probe_radius(self, channels: int, size: int = 65) -> int:
         """For a foreign model: how far a one-pixel change spreads, plus a margin."""
@@ -178,8 +184,14 @@ class Session:
         return self._session.run(None, {name: batch})[0]
 
     def run(self, planes: np.ndarray) -> np.ndarray:
-        """C x H x W float32 in, C x H x W float32 out (the whole plane at once)."""
-        return self._run(np.ascontiguousarray(planes[None], dtype=np.float32))[0]
+        """C x H x W float32 in, C x H x W float32 out (the whole plane at once).
+
+        Raises ``ModelError`` if the output is not all finite numbers: written out, NaN would
+        become an all-black or all-white image without a word.
+        """
+        out = self._run(np.ascontiguousarray(planes[None], dtype=np.float32))[0]
+        self._check_finite(out)
+        return out
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,9 @@ def test_bad_files_fail_one_by_one(runner, tmp_path, identity_model):
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert f"Error: {folder / 'empty.png'}: empty file (0 bytes)" in lines
-    assert f"Error: {folder / 'fake.jpg'}: not an image, or a format that cannot be read" in lines
-    assert any(line.startswith(f"Error: {folder / 'truncated.png'}: truncated or corrupt image") for line in lines)
+    assert (f"Error: {folder / 'fake.jpg'}: not an image in a format srcnn reads "
+            "(PNG, JPEG, TIFF, WebP, BMP or GIF)") in lines
+    assert f"Error: {folder / 'truncated.png'}: truncated PNG (the IDAT chunk runs past the end of the file)" in lines
     assert f"Error: {folder / 'huge.png'}: 300x300 is 90,000 pixels, over the limit of 10,000 (raise it with --max-pixels)" in lines
     assert "1 upscaled, 0 skipped, 4 failed" in lines
     assert "Traceback" not in result.output

@@ -15,19 +15,20 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TrainingError, UnsupportedImage
-from ..imageio import IMAGE_SUFFIXES, load_uint8
+from ..files import atomic_output, list_images
+from ..imageio import load_uint8
 from ..protocol import as_rgb, degrade, luminance_uint8, modcrop
 
 CACHE_VERSION = 1
 
 
-def list_images(folders: list[str]) -> list[Path]:
+def training_images(folders: list[str]) -> list[Path]:
     files: list[Path] = []
     for folder in folders:
         path = Path(folder)
         if not path.is_dir():
             raise TrainingError(f"training folder not found: {folder}")
-        files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        files.extend(list_images(path)[0])
     if not files:
         raise TrainingError(f"no images in {', '.join(folders)}")
     return files
@@ -79,7 +80,7 @@ def load_subimages(
     folders: list[str], scale: int, channels: int, patch: int, stride: int
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(inputs, targets, fingerprint): float32 N x C x patch x patch arrays, cached on disk."""
-    files = list_images(folders)
+    files = training_images(folders)
     key = fingerprint(files, scale, channels, patch, stride)
     folder = cache_root() / key[:16]
     inputs_path, targets_path = folder / "inputs.npy", folder / "targets.npy"
@@ -102,7 +103,6 @@ def load_subimages(
     folder.mkdir(parents=True, exist_ok=True)
     # Write under temporary names and rename, so an interrupted extraction is never reused.
     for array, final in ((all_inputs, inputs_path), (all_targets, targets_path)):
-        partial = final.with_suffix(".partial.npy")
-        np.save(partial, array)
-        os.replace(partial, final)
+        with atomic_output(final) as handle:
+            np.save(handle, array)
     return all_inputs, all_targets, key

@@ -7,10 +7,10 @@ the weights were made (recipe, data, samples, wall time, CPU) and what ``srcnn e
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..errors import SrcnnError, TrainingError
+from ..files import write_atomic
 from ..models import (
     MANIFEST, MANIFEST_FORMAT, PSNR_OVER_Y, PSNR_OVER_YCBCR, ModelInfo, load_manifest, model_name, sha256_file,
 )
@@ -48,9 +48,7 @@ def pick_defaults(models: list[ModelInfo]) -> list[ModelInfo]:
 def write_manifest(folder: Path, models: list[ModelInfo]) -> None:
     entries = [dict(info.__dict__) for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name))]
     text = json.dumps({"format": MANIFEST_FORMAT, "models": entries}, indent=2) + "\n"
-    partial = folder / (MANIFEST + ".partial")
-    partial.write_text(text)
-    os.replace(partial, folder / MANIFEST)
+    write_atomic(folder / MANIFEST, text.encode())
 
 
 def export_run(
@@ -72,9 +70,7 @@ def export_run(
     file_name = f"srcnn_{name}.onnx"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / (file_name + ".partial")
-        partial.write_bytes(data)
-        os.replace(partial, folder / file_name)
+        write_atomic(folder / file_name, data)
         (run / "model.onnx").write_bytes(data)
     except OSError as exc:
         raise TrainingError(f"cannot write the model to {folder}: {exc.strerror or exc}") from None

@@ -13,6 +13,7 @@ replays exactly the batches an uninterrupted run would have seen.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import platform
@@ -30,7 +31,8 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import TrainingError
-from ..imageio import IMAGE_SUFFIXES, load_uint8
+from ..files import atomic_output, list_images, write_atomic
+from ..imageio import load_uint8
 from ..protocol import model_pair, score
 from .config import RECIPES, TrainConfig
 from .data import load_subimages
@@ -135,7 +137,7 @@ def validation_pairs(config: TrainConfig):
     if not config.val_dir or not Path(config.val_dir).is_dir():  # train() says why it is missing
         return []
     folder = Path(config.val_dir)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files, _ = list_images(folder)
     return [model_pair(p.stem, load_uint8(p), config.scale, config.channels) for p in files]
 
 
@@ -199,9 +201,8 @@ def plot_run(run_dir: Path, log_rows: list[dict], config: TrainConfig, pairs=Non
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)  # never leave a half-written checkpoint behind
+    with atomic_output(path) as handle:  # never leave a half-written checkpoint behind
+        torch.save(state, handle)
 
 
 def load_checkpoint(path: Path, missing: str = "no checkpoint at") -> dict:
@@ -455,9 +456,8 @@ def train(
 
 
 def write_log(run_dir: Path, rows: list[dict]) -> None:
-    partial = run_dir / (LOG + ".partial")
-    with open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(partial, run_dir / LOG)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(run_dir / LOG, text.getvalue().encode())
