@@ -117,15 +117,17 @@ def _target_folder(source: Path, root: Path | None, out_path: Path | None, recur
 
 
 def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool) -> dict[Path, Path]:
-    """Real paths where this naming (or the default one at any scale) puts each source's output."""
+    """Real paths where this naming, or the default one at any scale, puts each source's output:
+    in this run's output folder, and beside the source (where a run without -o put it)."""
     suffixes = dict.fromkeys((suffix, *_DEFAULT_SUFFIXES))
     extensions = dict.fromkeys(e for e in FORMATS)
     outputs: dict[Path, Path] = {}
     for source, root in sources:
-        folder = real_path(_target_folder(source, root, out_path, recursive))
-        for extension in (source.suffix.lstrip("."), *extensions):
-            for ending in suffixes:
-                outputs.setdefault(folder / f"{source.stem}{ending}.{extension}", source)
+        folders = {real_path(_target_folder(source, root, out_path, recursive)), real_path(source.parent)}
+        for folder in folders:
+            for extension in (source.suffix.lstrip("."), *extensions):
+                for ending in suffixes:
+                    outputs.setdefault(folder / f"{source.stem}{ending}.{extension}", source)
     return outputs
 
 
@@ -221,7 +223,8 @@ def prepare_outputs(folders: list[Path]) -> None:
     for folder in folders:
         existing = next((f for f in (folder, *folder.parents) if os.path.lexists(f)), None)
         if existing is not None and not existing.is_dir():
-            raise OutputError(f"cannot write into {shown(folder)}: {shown(existing)} is a file, not a folder")
+            what = "it" if existing == folder else shown(existing)
+            raise OutputError(f"cannot write into {shown(folder)}: {what} is a file, not a folder")
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -273,21 +276,30 @@ def run_batch(
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as writers:
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
         pending_write: tuple[Job, Future] | None = None
-        for index, job in enumerate(jobs):
-            started = time.monotonic()
-            future = pending_reads.pop(0)
-            following = index + options.prefetch
-            if following < len(jobs):
-                pending_reads.append(readers.submit(decode, jobs[following]))
-            try:
-                decoded = future.result()
-                pixels = upscale(decoded.pixels, on_tile=on_tile)
-            except Exception as exc:  # one bad file must not end the batch
-                finish(FileResult(job.source, job.target, "failed", describe(exc)))
-                continue
+        try:
+            for index, job in enumerate(jobs):
+                started = time.monotonic()
+                future = pending_reads.pop(0)
+                following = index + options.prefetch
+                if following < len(jobs):
+                    pending_reads.append(readers.submit(decode, jobs[following]))
+                try:
+                    decoded = future.result()
+                    pixels = upscale(decoded.pixels, on_tile=on_tile)
+                except Exception as exc:  # one bad file must not end the batch
+                    finish(FileResult(job.source, job.target, "failed", describe(exc)))
+                    continue
+                if pending_write is not None:
+                    finish(_collect(*pending_write))
+                pending_write = (job, writers.submit(encode, job, decoded, pixels, started))
+        except BaseException:
+            # Ctrl-C or SIGTERM: nothing new starts; the file being written is finished and
+            # reported, so the caller can say exactly what was done
+            for read in pending_reads:
+                read.cancel()
             if pending_write is not None:
                 finish(_collect(*pending_write))
-            pending_write = (job, writers.submit(encode, job, decoded, pixels, started))
+            raise
         if pending_write is not None:
             finish(_collect(*pending_write))
     return results

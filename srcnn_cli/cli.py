@@ -220,8 +220,8 @@ def upscale(inputs, output, scale, model, channels, device, tile, recursive, suf
             if progress is not None:
                 progress.close()
         done = sum(r.status == "done" for r in results)
-        raise type(exc)(f"{done} of {len(plan.jobs)} upscaled, the rest not started or left unwritten; "
-                        "run the same command again to finish them") from None
+        raise type(exc)(f"{done} of {len(plan.jobs)} files upscaled before it; the same command "
+                        "again upscales the rest") from None
     if bar is not None:
         bar.close()
     failed = sum(r.status == "failed" for r in results) + len(plan.missing)
