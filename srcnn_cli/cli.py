@@ -501,7 +501,15 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
     where = {field: getattr(config, field) for option, field in
              (("device", "device"), ("threads", "threads"), ("eval_every", "eval_every_s"))
              if ctx.get_parameter_source(option) is click.core.ParameterSource.COMMANDLINE}
-    result = run_training(config, resume=resume, progress=not quiet, where=where)
+    terminal = sys.stderr.isatty()
+
+    def log_line(row: dict) -> None:  # where no bar is drawn (a log file, a pipe): a line per log row
+        total = f" / {row['total_samples']:,}" if row["total_samples"] else ""
+        val = "" if row["val_psnr"] is None else f", validation {row['val_psnr']:.2f} dB"
+        _echo_err(f"{row['samples']:,}{total} samples, {row['wall_s'] / 60:.1f} min, loss {row['loss']:.3g}{val}")
+
+    result = run_training(config, resume=resume, progress=not quiet and terminal, where=where,
+                          on_log=None if quiet or terminal else log_line)
     val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
     click.echo(f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
                f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}")

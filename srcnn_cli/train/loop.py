@@ -25,6 +25,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -247,8 +248,12 @@ def train(
     max_steps: int | None = None,
     progress: bool = True,
     where: dict | None = None,
+    on_log: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Run (or resume) training until the sample budget is spent, or ``max_steps`` this call.
+
+    ``progress`` draws a bar (for a terminal); ``on_log`` gets each row of the run's log as it
+    is written (samples, wall_s, loss, lr, val_psnr), for a plain record where no bar is drawn.
 
     On --resume the run's saved settings win over ``config``, except ``where`` it runs: any of
     WHERE_FIELDS given in ``where`` (say, a CPU run moved to a GPU, or given more threads).
@@ -437,6 +442,8 @@ def train(
                     )
                     interval_losses = []
                     write_log(run_dir, log_rows)
+                    if on_log is not None:
+                        on_log(dict(log_rows[-1], total_samples=total_samples))
                     last_eval = now if due_eval else last_eval
                     if bar is not None and val is not None:
                         bar.set_postfix(loss=f"{running_loss:.3g}", val_psnr=f"{val:.2f}")
