@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import io
 import struct
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,6 @@ _SIGNATURES = (
     (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"), (b"BM", "BMP"),
 )
-_PILLOW_FORMATS = {"JPEG": ["JPEG", "MPO"]}  # cameras' multi-picture JPEGs open as MPO
 READ_FORMATS = "PNG, JPEG, TIFF, WebP, BMP or GIF"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -235,6 +233,20 @@ def read_file_bytes(path) -> bytes:
         raise UnsupportedImage(f"cannot read the file ({exc.strerror or exc})") from None
 
 
+def _open_as(kind: str, data: bytes) -> Image.Image:
+    """Open ``data`` with the plugin of the allow-listed format its signature named, and no other.
+
+    The plugin is called directly rather than through ``Image.open``: that way Pillow's global
+    decompression-bomb limit, which would refuse a size that --max-pixels allows, stays out of
+    it; the size is checked against --max-pixels from the header right after.
+    """
+    Image.init()
+    factory, accept = Image.OPEN[kind]
+    if accept is not None and not accept(data[:16]):
+        raise UnidentifiedImageError(kind)
+    return factory(io.BytesIO(data), "")
+
+
 def _check_size(width: int, height: int, max_pixels: int | None) -> None:
     if max_pixels and width * height > max_pixels:
         raise UnsupportedImage(
@@ -252,33 +264,25 @@ def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> De
         raise UnsupportedImage(f"not an image in a format srcnn reads ({READ_FORMATS})")
     chunks = _png_chunks(data) if kind == "PNG" else {}
     notes: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(kind, [kind]))
-        except UnidentifiedImageError:
-            if kind == "TIFF":  # float colour, say, which Pillow has no mode for
-                return _decode_tiff_with_opencv(data, max_pixels)
-            raise UnsupportedImage(f"corrupt {kind} file (its header cannot be read)") from None
-        except Image.DecompressionBombError:
-            raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
-        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
-            raise UnsupportedImage(f"corrupt {kind} file ({exc})") from None
-        width, height = image.size
-        _check_size(width, height, max_pixels)
-        frames = getattr(image, "n_frames", 1)
-        if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
-            notes.append(f"has {frames} frames; only the first is upscaled")
-        try:
-            image.load()
-            exif = image.getexif()
-            orientation = exif.get(_ORIENTATION, 1)
-            icc = image.info.get("icc_profile") or None
-            oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
-        except Image.DecompressionBombError:
-            raise UnsupportedImage("too many pixels (decompression bomb guard)") from None
-        except (OSError, SyntaxError, ValueError, struct.error, EOFError, zlib.error) as exc:
-            raise UnsupportedImage(f"truncated or corrupt {kind} file ({exc})") from None
+    try:
+        image = _open_as(kind, data)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+        if kind == "TIFF":  # float colour, say, which Pillow has no mode for
+            return _decode_tiff_with_opencv(data, max_pixels)
+        raise UnsupportedImage(f"corrupt {kind} file ({exc or 'its header cannot be read'})") from None
+    width, height = image.size
+    _check_size(width, height, max_pixels)
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
+        notes.append(f"has {frames} frames; only the first is upscaled")
+    try:
+        image.load()
+        exif = image.getexif()
+        orientation = exif.get(_ORIENTATION, 1)
+        icc = image.info.get("icc_profile") or None
+        oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, zlib.error) as exc:
+        raise UnsupportedImage(f"truncated or corrupt {kind} file ({exc})") from None
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1  # the pixels are now upright
     for tag in _TIFF_LAYOUT_TAGS & set(exif):
@@ -366,7 +370,7 @@ def to_8bit(pixels: np.ndarray) -> np.ndarray:
 
 def load_uint8(path) -> np.ndarray:
     """A uint8 gray (H x W) or RGB (H x W x 3) array, for evaluation and training data."""
-    decoded = read_image(path, max_pixels=None)
+    decoded = read_image(path)
     pixels = to_8bit(decoded.pixels)
     if decoded.mode == "LA":
         pixels = pixels[:, :, 0]
