@@ -69,6 +69,15 @@ def mode_of(pixels: np.ndarray) -> str:
 
 
 # --- decoding ---------------------------------------------------------------------------------
+def _opencv():
+    """OpenCV, with its own logging silenced: libtiff's complaints about a damaged file would
+    print lines of their own, where the user gets one clear error from us."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    return cv2
+
+
 def sniff_format(data: bytes) -> str | None:
     """The allow-listed format whose signature ``data`` starts with, or None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -138,7 +147,7 @@ def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:
 
 
 def _decode_16bit_colour(data: bytes, png_colour_type: int | None) -> np.ndarray:
-    import cv2
+    cv2 = _opencv()
 
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
@@ -266,23 +275,25 @@ def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> De
     notes: list[str] = []
     try:
         image = _open_as(kind, data)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except Exception as exc:  # a parser fed hostile bytes raises anything (TypeError, KeyError, ...)
         if kind == "TIFF":  # float colour, say, which Pillow has no mode for
             return _decode_tiff_with_opencv(data, max_pixels)
-        raise UnsupportedImage(f"corrupt {kind} file ({exc or 'its header cannot be read'})") from None
+        raise UnsupportedImage(f"corrupt {kind} file ({exc or type(exc).__name__})") from None
     width, height = image.size
     _check_size(width, height, max_pixels)
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
-        notes.append(f"has {frames} frames; only the first is upscaled")
     try:
+        frames = getattr(image, "n_frames", 1)  # (walks the file: a damaged page fails here)
+        if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
+            notes.append(f"has {frames} frames; only the first is upscaled")
         image.load()
         exif = image.getexif()
         orientation = exif.get(_ORIENTATION, 1)
         icc = image.info.get("icc_profile") or None
         oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError, zlib.error) as exc:
-        raise UnsupportedImage(f"truncated or corrupt {kind} file ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # as above: whatever the decoder raises, the file is what is wrong
+        raise UnsupportedImage(f"truncated or corrupt {kind} file ({exc or type(exc).__name__})") from None
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1  # the pixels are now upright
     for tag in _TIFF_LAYOUT_TAGS & set(exif):
@@ -324,7 +335,7 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
 
 def _decode_tiff_with_opencv(data: bytes, max_pixels: int | None) -> Decoded:
     """TIFFs Pillow has no mode for (32-bit float RGB, say), through OpenCV's libtiff."""
-    import cv2
+    cv2 = _opencv()
 
     size = _tiff_size(data)
     if size is None:
@@ -515,7 +526,7 @@ def _tiff_add_tags(tiff: bytes, shorts: dict[int, int], blobs: dict[int, bytes])
 
 
 def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
-    import cv2
+    cv2 = _opencv()
 
     if pixels.shape[2] == 2 and fmt == "PNG":
         return _encode_png_gray_alpha_16(pixels, icc_profile, exif)

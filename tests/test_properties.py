@@ -20,7 +20,7 @@ SESSION = Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="cpu", t
 BANDS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 # the formats that hold each (mode, bits) exactly as it is (lossless), as srcnn writes them
 WRITERS = {
-    ("L", 8): ["PNG", "TIFF", "BMP", "WEBP", "JPEG"], ("LA", 8): ["PNG", "TIFF"],
+    ("L", 8): ["PNG", "TIFF", "BMP", "JPEG"],  # WebP has no gray: it decodes as RGB ("LA", 8): ["PNG", "TIFF"],
     ("RGB", 8): ["PNG", "TIFF", "BMP", "WEBP", "JPEG"], ("RGBA", 8): ["PNG", "TIFF", "WEBP"],
     ("L", 16): ["PNG", "TIFF"], ("LA", 16): ["PNG"], ("RGB", 16): ["PNG", "TIFF"], ("RGBA", 16): ["PNG", "TIFF"],
 }
