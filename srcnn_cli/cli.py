@@ -309,20 +309,21 @@ def _echo_err(message: str) -> None:
 
 # --- models ------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with paths and recipes).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each model's file.")
 @library_errors
-def models(as_json):
-    """List the bundled models."""
-    from .models import PSNR_OVER_Y, load_manifest
+def models(as_json, verbose):
+    """List the bundled models and your own (from srcnn export)."""
+    from .models import PSNR_OVER_Y, all_models, user_models_dir
 
-    entries = [m.to_json() for m in load_manifest()]
+    entries = [m.to_json() for m in all_models()]
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
     if not entries:
-        click.echo("no bundled models")
+        click.echo("no models")
         return
-    click.echo(f"{'name':<16} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}  path")
+    click.echo(f"{'name':<22} {'origin':<8} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}")
     starred = False
     for e in entries:
         set5 = e["psnr"].get("Set5")
@@ -331,11 +332,15 @@ def models(as_json):
         starred = starred or star
         shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if star else "")
         click.echo(
-            f"{e['name']:<16} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
-            f"{'yes' if e['default'] else '':>7} {shown:>8}  {e['path']}"
+            f"{e['name']:<22} {e['origin']:<8} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
+            f"{'yes' if e['default'] else '':>7} {shown:>8}"
         )
+        if verbose:
+            click.echo(f"  {e['path']}")
     if starred:  # the footnote explains a star, so only when one was printed
         click.echo("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
+    if verbose:
+        click.echo(f"your models: {user_models_dir()} ($SRCNN_MODELS)")
 
 
 # --- convert-mat -------------------------------------------------------------------------------
@@ -459,7 +464,7 @@ def _need_torch():
 @click.option("--patch", type=click.IntRange(min=9), default=33, show_default=True)
 @click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
-@click.option("--init", type=click.Path(dir_okay=False), help="Start from this checkpoint's weights.")
+@click.option("--init", help="Start from these weights: a bundled model (9-1-5_x3), an .onnx file or a checkpoint.")
 @click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out where it stopped (--device, --threads, --eval-every may change).")
@@ -469,7 +474,8 @@ def _need_torch():
 @click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=180.0, show_default=True,
               help="Seconds between validation PSNR checks.")
 @click.option("--export/--no-export", default=True, show_default=True, help="Export to ONNX at the end.")
-@click.option("--weights-dir", type=click.Path(file_okay=False), help="Manifest folder to add the model to.")
+@click.option("--weights-dir", type=click.Path(file_okay=False),
+              help="Manifest folder for the export (default: your model folder, $SRCNN_MODELS).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
 @click.option("-q", "--quiet", is_flag=True)
 @library_errors
@@ -528,18 +534,27 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--weights-dir", type=click.Path(file_okay=False), help="Manifest folder (default: the bundled weights).")
+@click.option("--name", help="The model's name (default: the run folder's name).")
+@click.option("--weights-dir", type=click.Path(file_okay=False),
+              help="Manifest folder to write to (default: your model folder, $SRCNN_MODELS).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
 @click.option("--eval-sets", default="Set5,Set14", show_default=True, help="Sets measured into the manifest.")
 @click.option("--command", "train_command", help="The training command to record in the manifest.")
 @library_errors
-def export(run_dir, weights_dir, data_dir, eval_sets, train_command):
-    """Export a training run to ONNX and add it to the weights manifest."""
+def export(run_dir, name, weights_dir, data_dir, eval_sets, train_command):
+    """Export a training run to ONNX and add it to a model manifest.
+
+    By default the model goes to your model folder ($SRCNN_MODELS, else
+    ~/.local/share/srcnn-cli/models), named after the run; `srcnn models` lists it and
+    `-m NAME` uses it. The bundled models are never changed.
+    """
     _need_torch()
     from .train.export import export_run
 
+    if name and weights_dir:
+        raise click.UsageError("--name names a model in your model folder; --weights-dir uses standard names")
     sets = tuple(s for s in eval_sets.split(",") if s)
-    info, path = export_run(run_dir, weights_dir, sets, data_dir, train_command)
+    info, path = export_run(run_dir, weights_dir, sets, data_dir, train_command, name=name)
     click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 

@@ -1,4 +1,9 @@
-"""Models as data: the manifest of bundled ONNX files, model lookup, and .mat import.
+"""Models as data: the manifests of bundled and user ONNX files, model lookup, and .mat import.
+
+Two folders hold models, each with a ``manifest.json``: the bundled weights inside the installed
+package (changed only by a commit that updates ``weights/``), and the user's model folder
+(``$SRCNN_MODELS``, default ``~/.local/share/srcnn-cli/models``), where ``srcnn export`` puts
+what ``srcnn train`` made. Defaults come from the bundled weights only.
 
 A model spec given by a user is one of:
 
@@ -48,14 +53,19 @@ class ModelInfo:
     psnr: dict = field(default_factory=dict)  # test set -> dB, numbers only
     psnr_measure: str = PSNR_OVER_Y  # what ``psnr`` was measured over
     psnr_skipped: list = field(default_factory=list)  # "set: reason" for sets export could not score
+    folder: str = field(default="", compare=False)  # where it was found (not stored in the manifest)
+    origin: str = field(default="bundled", compare=False)  # "bundled" or "user"
 
     @property
     def path(self) -> Path:
-        return weights_dir() / self.file
+        return (Path(self.folder) if self.folder else weights_dir()) / self.file
+
+    def manifest_entry(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("folder", "origin")}
 
     def to_json(self) -> dict:
         return {
-            "name": self.name, "arch": self.arch, "n1": self.n1, "n2": self.n2,
+            "name": self.name, "origin": self.origin, "arch": self.arch, "n1": self.n1, "n2": self.n2,
             "scale": self.scale, "channels": self.channels, "path": str(self.path.resolve()),
             "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "psnr_measure": self.psnr_measure,
             "psnr_skipped": self.psnr_skipped, "recipe": self.recipe,
@@ -82,18 +92,37 @@ def weights_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "weights"
 
 
+def user_models_dir() -> Path:
+    """Where ``srcnn export`` puts the user's models: $SRCNN_MODELS, else the user's data folder."""
+    override = os.environ.get("SRCNN_MODELS")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "srcnn-cli" / "models"
+
+
+def all_models() -> list[ModelInfo]:
+    """The bundled models, then the user's (whose names never shadow a bundled one)."""
+    bundled = load_manifest()
+    taken = {m.name for m in bundled}
+    user = [m for m in load_manifest(user_models_dir(), origin="user") if m.name not in taken]
+    return bundled + user
+
+
 def model_name(arch: str, scale: int, channels: int) -> str:
     return f"{arch}_x{scale}" + ("_rgb" if channels == 3 else "")
 
 
-def load_manifest(folder: Path | None = None) -> list[ModelInfo]:
-    path = (folder or weights_dir()) / MANIFEST
+def load_manifest(folder: Path | None = None, origin: str = "bundled") -> list[ModelInfo]:
+    folder = Path(folder) if folder is not None else weights_dir()
+    path = folder / MANIFEST
     if not path.exists():
         return []
     try:
         entries = json.loads(path.read_text())["models"]
-        known = set(ModelInfo.__dataclass_fields__)
-        return [ModelInfo(**{k: v for k, v in _upgrade_entry(entry).items() if k in known}) for entry in entries]
+        known = set(ModelInfo.__dataclass_fields__) - {"folder", "origin"}
+        return [ModelInfo(**{k: v for k, v in _upgrade_entry(entry).items() if k in known},
+                          folder=str(folder), origin=origin) for entry in entries]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the weights manifest {path} is unreadable: {exc}") from None
 
@@ -113,7 +142,8 @@ def find_bundled(name: str | None, scale: int, channels: int, models: list[Model
     """The bundled model for (name or default, scale, channels), or a ModelError listing choices."""
     candidates = [m for m in models if m.scale == scale and m.channels == channels]
     if name is None:
-        chosen = [m for m in candidates if m.default] or candidates
+        bundled = [m for m in candidates if m.origin == "bundled"]
+        chosen = [m for m in bundled if m.default] or bundled
     else:
         chosen = [m for m in candidates if name in (m.arch, m.name)]
         if not chosen:
@@ -139,15 +169,16 @@ def resolve_model(spec: str | None, scale: int, channels: int = 1) -> LoadedMode
         if path.suffix.lower() == ".mat":
             return LoadedModel(spec, mat_to_onnx_bytes(path, scale))
         return LoadedModel(spec, path.read_bytes())
-    info = find_bundled(spec, scale, channels, load_manifest())
+    info = find_bundled(spec, scale, channels, all_models())
     if not info.path.is_file():
-        raise ModelError(f"bundled model {info.name} is missing its file {info.path}")
+        raise ModelError(f"{info.origin} model {info.name} is missing its file {info.path}")
     data = info.path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != info.sha256:
+        remedy = "reinstall srcnn-cli" if info.origin == "bundled" else "export it again"
         raise ModelError(
-            f"bundled model {info.name} is corrupt: sha256 {digest[:12]}... does not match the "
-            f"manifest's {info.sha256[:12]}...; reinstall srcnn-cli"
+            f"{info.origin} model {info.name} is corrupt: sha256 {digest[:12]}... does not match the "
+            f"manifest's {info.sha256[:12]}...; {remedy}"
         )
     return LoadedModel(info.name, data, info)
 

@@ -17,6 +17,12 @@ needs_data = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def own_user_model_folder(tmp_path, monkeypatch):
+    """Every test sees an empty user model folder of its own, never the real one."""
+    monkeypatch.setenv("SRCNN_MODELS", str(tmp_path / "user-models"))
+
+
 def random_layers(seed=0, filter_sizes=(9, 5, 5), n1=16, n2=8, channels=1) -> list[Layer]:
     """A small SRCNN with random weights: a model whose output depends on every tap."""
     rng = np.random.default_rng(seed)

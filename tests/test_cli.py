@@ -265,8 +265,34 @@ def test_models_listing(runner, bundled_weights):
         assert {"name", "arch", "n1", "n2", "scale", "channels", "path", "sha256", "psnr"} <= set(entry)
         assert Path(entry["path"]).is_absolute() and Path(entry["path"]).is_file()
     table = runner.invoke(cli, ["models"])
-    assert table.exit_code == 0 and "9-5-5_x3" in table.output
-    assert "30.00  " in table.output and "Table 5" not in table.output
+    assert table.exit_code == 0 and "Table 5" not in table.output
+    lines = table.output.splitlines()
+    assert lines[2] == "9-5-5_x3               bundled  9-5-5     x3   1     yes    30.00"
+    assert max(len(line) for line in lines) <= 80  # paths only with -v or --json
+    verbose = runner.invoke(cli, ["models", "-v"]).output.splitlines()
+    assert verbose[4] == f"  {bundled_weights.resolve() / '9-5-5_x3.onnx'}"
+
+
+def test_user_models_are_listed_and_used_beside_the_bundled(runner, bundled_weights, tmp_path, monkeypatch):
+    import hashlib
+
+    user = tmp_path / "mine"
+    user.mkdir()
+    data = (bundled_weights / "9-5-5_x3.onnx").read_bytes()
+    (user / "sharp.onnx").write_bytes(data)
+    entry = {"name": "sharp", "arch": "9-5-5", "n1": 8, "n2": 4, "scale": 3, "channels": 1, "file": "sharp.onnx",
+             "sha256": hashlib.sha256(data).hexdigest(), "default": True, "psnr": {"Set5": 31.0}}
+    (user / "manifest.json").write_text(json.dumps({"format": 2, "models": [entry]}))
+    monkeypatch.setenv("SRCNN_MODELS", str(user))
+    lines = runner.invoke(cli, ["models"]).output.splitlines()
+    assert lines[-1] == "sharp                  user     9-5-5     x3   1     yes    31.00"
+    from srcnn_cli.models import find_bundled, all_models, resolve_model
+
+    assert find_bundled(None, 3, 1, all_models()).name == "9-5-5_x3"  # defaults stay bundled
+    assert resolve_model("sharp", 3).info.origin == "user"
+    make_images(tmp_path / "in", ["a.png"])
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in" / "a.png"), "-m", "sharp"])
+    assert result.exit_code == 0, result.output
 
 
 def test_models_listing_marks_the_colour_measure(runner):
@@ -274,7 +300,7 @@ def test_models_listing_marks_the_colour_measure(runner):
     table = runner.invoke(cli, ["models"])
     rgb_line = next(line for line in table.output.splitlines() if line.startswith("9-1-5_x3_rgb"))
     y_line = next(line for line in table.output.splitlines() if line.startswith("9-5-5_x3 "))
-    assert table.exit_code == 0 and "*  " in rgb_line and "*" not in y_line
+    assert table.exit_code == 0 and rgb_line.endswith("*") and "*" not in y_line
     assert table.output.rstrip().endswith("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
 
 
@@ -287,7 +313,7 @@ def test_models_listing_footnote_only_with_a_star(runner, bundled_weights):
     (bundled_weights / "manifest.json").write_text(json.dumps(manifest))
     table = runner.invoke(cli, ["models"])
     rgb_line = next(line for line in table.output.splitlines() if line.startswith("9-1-5_x3_rgb"))
-    assert table.exit_code == 0 and "      -  " in rgb_line
+    assert table.exit_code == 0 and rgb_line.endswith("       -")
     assert "*" not in table.output and "Table 5" not in table.output
     colour["psnr"] = {"Set5": 36.5, "Set14": 33.0}
     (bundled_weights / "manifest.json").write_text(json.dumps(manifest))

@@ -1,4 +1,5 @@
 """Training tests on tiny synthetic data: seconds, not minutes."""
+import json
 import shlex
 
 import numpy as np
@@ -91,6 +92,9 @@ def test_checkpoint_describes_itself(tiny_data, tmp_path):
             "data_fingerprint", "wall_s", "log"} <= set(state)
     assert state["config"]["arch"] == "5-1-3" and state["samples"] == 16 * 12
     assert (tmp_path / "run" / "log.csv").read_text().startswith("step,samples,wall_s,loss,lr,val_psnr")
+    # the small record kept in git instead of the checkpoint
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["config"] == state["config"] and record["samples"] == state["samples"] == record["total_samples"]
 
 
 def test_paper_recipe_loss_falls(tiny_data, tmp_path):
@@ -136,6 +140,26 @@ def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
     session = Session((tmp_path / "w" / info.file).read_bytes(), device="cpu")
     np.testing.assert_allclose(session.run(x[0]), expected[0], atol=1e-5)
     assert session.contract.metadata["srcnn.scale"] == "3"
+
+
+def test_export_goes_to_the_user_folder_and_never_touches_the_bundled_weights(tiny_data, tmp_path, monkeypatch):
+    from srcnn_cli.models import all_models, load_manifest, weights_dir
+
+    bundled_before = {p.name: p.read_bytes() for p in weights_dir().iterdir() if p.is_file()}
+    monkeypatch.setenv("SRCNN_MODELS", str(tmp_path / "mine"))
+    train(tiny_config(tiny_data, tmp_path / "my_run"), progress=False)
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "my_run"), "--eval-sets", ""])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"exported my_run to {tmp_path / 'mine' / 'my_run.onnx'}")
+    assert {p.name: p.read_bytes() for p in weights_dir().iterdir() if p.is_file()} == bundled_before
+    mine = load_manifest(tmp_path / "mine", origin="user")
+    assert [(m.name, m.default, m.origin) for m in mine] == [("my_run", False, "user")]
+    assert "my_run" in [m.name for m in all_models()]
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "my_run"), "--name", "sharp", "--eval-sets", ""])
+    assert result.exit_code == 0 and [m.name for m in load_manifest(tmp_path / "mine")] == ["my_run", "sharp"]
+    clash = CliRunner().invoke(cli, ["export", str(tmp_path / "my_run"), "--name", "9-5-5_x3", "--eval-sets", ""])
+    assert clash.exit_code == 1
+    assert clash.output == "Error: 9-5-5_x3 is the name of a bundled model: give the export another with --name\n"
 
 
 def test_cli_train_errors(tiny_data, tmp_path):
@@ -262,6 +286,35 @@ def test_init_from_another_middle_filter_size(tiny_data, tmp_path):
         train(tiny_config(tiny_data, tmp_path / "b", arch="5-5-3", init=init), progress=False)
     with pytest.raises(TrainingError, match="--init checkpoint not found"):
         train(tiny_config(tiny_data, tmp_path / "c", init=str(tmp_path / "none.pt")), progress=False)
+
+
+def test_init_from_an_onnx_model_or_a_bundled_name(tiny_data, tmp_path, monkeypatch):
+    """A shipped model continues with nothing but the package: no checkpoint needed."""
+    import hashlib
+
+    from srcnn_cli.models import ModelInfo
+    from srcnn_cli.train.export import checkpoint_onnx_bytes, write_manifest
+
+    train(tiny_config(tiny_data, tmp_path / "src"), progress=False)
+    source = load_checkpoint(tmp_path / "src" / CHECKPOINT)["model"]
+    data, _ = checkpoint_onnx_bytes(load_checkpoint(tmp_path / "src" / CHECKPOINT))
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "m.onnx").write_bytes(data)
+    write_manifest(weights, [ModelInfo("5-1-3_x3", "5-1-3", 8, 4, 3, 1, "m.onnx", hashlib.sha256(data).hexdigest())])
+    monkeypatch.setenv("SRCNN_WEIGHTS_DIR", str(weights))
+    for run, init in (("from_file", str(weights / "m.onnx")), ("from_name", "5-1-3_x3"), ("from_arch", "5-1-3")):
+        train(tiny_config(tiny_data, tmp_path / run, init=init), max_steps=0, progress=False)
+        started = load_checkpoint(tmp_path / run / CHECKPOINT)["model"]
+        for name, tensor in source.items():
+            torch.testing.assert_close(started[name], tensor)
+    with pytest.raises(TrainingError, match="--init model not found: .*none.onnx"):
+        train(tiny_config(tiny_data, tmp_path / "a", init=str(tmp_path / "none.onnx")), progress=False)
+    with pytest.raises(TrainingError, match="--init 9-9-9: no bundled model 9-9-9 at x3"):
+        train(tiny_config(tiny_data, tmp_path / "b", init="9-9-9"), progress=False)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(TrainingError, match="junk.onnx is not a readable ONNX model"):
+        train(tiny_config(tiny_data, tmp_path / "c", init=str(tmp_path / "junk.onnx")), progress=False)
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on a GPU machine)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import SrcnnError, TrainingError
 from ..files import write_atomic
 from ..models import (
-    MANIFEST, MANIFEST_FORMAT, PSNR_OVER_Y, PSNR_OVER_YCBCR, ModelInfo, load_manifest, model_name, sha256_file,
+    MANIFEST, MANIFEST_FORMAT, PSNR_OVER_Y, PSNR_OVER_YCBCR, ModelInfo, load_manifest, model_name, sha256_file, user_models_dir,
 )
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig
@@ -32,6 +32,14 @@ def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
     return srcnn_onnx_bytes(layers, metadata), config
 
 
+def _init_name(config: TrainConfig) -> str:
+    """What a run started from, for the manifest: a run folder's name, a model's name, or how."""
+    if not config.init:
+        return "identity" if config.identity_init else "random"
+    path = Path(config.init)
+    return path.parent.name if path.suffix == ".pt" else path.stem if path.suffix == ".onnx" else config.init
+
+
 def pick_defaults(models: list[ModelInfo]) -> list[ModelInfo]:
     """Mark, per scale, the Y model with the best measured Set5 PSNR as the default."""
     best: dict[int, ModelInfo] = {}
@@ -46,7 +54,7 @@ def pick_defaults(models: list[ModelInfo]) -> list[ModelInfo]:
 
 
 def write_manifest(folder: Path, models: list[ModelInfo]) -> None:
-    entries = [dict(info.__dict__) for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name))]
+    entries = [info.manifest_entry() for info in sorted(models, key=lambda m: (m.scale, m.channels, m.name))]
     text = json.dumps({"format": MANIFEST_FORMAT, "models": entries}, indent=2) + "\n"
     write_atomic(folder / MANIFEST, text.encode())
 
@@ -57,21 +65,35 @@ def export_run(
     eval_sets: tuple[str, ...] = ("Set5", "Set14"),
     data_dir: str | None = None,
     command: str | None = None,
+    name: str | None = None,
 ) -> tuple[ModelInfo, Path]:
-    """Export a run's checkpoint into ``weights_dir``, record it there; (entry, ONNX path)."""
+    """Export a run's checkpoint and record it in a manifest; (entry, ONNX path).
+
+    By default into the user's model folder, named after the run (or ``name``), never as a
+    default; with ``weights_dir`` (the maintainers' ``weights/``) under the model's standard
+    name, the best Set5 model of each scale becoming that scale's default.
+    """
     from ..evaluate import evaluate
-    from ..models import weights_dir as default_weights_dir
 
     run = Path(run_dir)
     checkpoint = load_checkpoint(run / CHECKPOINT)
     data, config = checkpoint_onnx_bytes(checkpoint)
-    folder = Path(weights_dir) if weights_dir else default_weights_dir()
-    name = model_name(config.arch, config.scale, config.channels)
-    file_name = f"srcnn_{name}.onnx"
+    if weights_dir:
+        folder = Path(weights_dir)
+        name = model_name(config.arch, config.scale, config.channels)
+        file_name = f"srcnn_{name}.onnx"
+    else:
+        folder = user_models_dir()
+        name = name or run.resolve().name
+        if not name or any(sep in name for sep in "/\\") or name.startswith("."):
+            raise TrainingError(f"--name {name!r} cannot name a model: use letters, digits, - and _")
+        if name in {m.name for m in load_manifest()}:
+            raise TrainingError(f"{name} is the name of a bundled model: give the export another with --name")
+        file_name = f"{name}.onnx"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / file_name, data)
-        (run / "model.onnx").write_bytes(data)
+        write_atomic(run / "model.onnx", data)
     except OSError as exc:
         raise TrainingError(f"cannot write the model to {folder}: {exc.strerror or exc}") from None
     if config.val_dir and Path(config.val_dir).is_dir():
@@ -93,7 +115,7 @@ def export_run(
         else f"Adam lr {config.lr} warm-up {config.warmup_samples} samples + cosine",
         "batch": config.batch, "patch": config.patch, "stride": config.stride,
         "augment": config.augmenting,
-        "init": Path(config.init).parent.name if config.init else ("identity" if config.identity_init else "random"),
+        "init": _init_name(config),
         "data": [Path(d).name for d in config.train_dirs],
         "data_fingerprint": checkpoint["data_fingerprint"],
         "subimages": checkpoint["data"]["subimages"],
@@ -109,6 +131,6 @@ def export_run(
         psnr_skipped=skipped,
     )
     models = [m for m in load_manifest(folder) if m.name != name] + [info]
-    models = pick_defaults(models)
+    models = pick_defaults(models) if weights_dir else models
     write_manifest(folder, models)
     return next(m for m in models if m.name == name), folder / file_name

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import platform
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..errors import TrainingError
+from ..errors import SrcnnError, TrainingError
 from ..files import atomic_output, list_images, write_atomic
 from ..imageio import load_uint8
 from ..protocol import model_pair, score
@@ -40,6 +41,7 @@ from .data import load_subimages
 from .model import SRCNN
 from .transfer import fit_middle_layer, same_shape
 
+RECORD = "config.json"
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.csv"
 LOG_FIELDS = ["step", "samples", "wall_s", "loss", "lr", "val_psnr"]
@@ -70,6 +72,44 @@ def start_from(model: SRCNN, config: TrainConfig, source_state: dict, inputs: np
         model.load_state_dict(source.state_dict())
     else:
         fit_middle_layer(model, source, inputs, config.seed)
+
+
+def load_init(spec: str, scale: int, channels: int) -> dict:
+    """--init: a checkpoint (``.pt``), an ONNX model file, or a bundled model's name
+    (``9-1-5_x3``; an arch alone means the one at this run's scale), as a checkpoint-like state
+    (``config`` and ``model``). A shipped model can so be continued with nothing but the package."""
+    from ..models import looks_like_path, resolve_model
+
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == ".pt" or path.is_file() and path.suffix.lower() != ".onnx":
+        return load_checkpoint(path, missing="--init checkpoint not found:")
+    if looks_like_path(spec) and not path.is_file():
+        raise TrainingError(f"--init model not found: {spec}")
+    try:
+        loaded = resolve_model(spec, scale, channels)
+    except SrcnnError as exc:
+        raise TrainingError(f"--init {spec}: {exc}") from None
+    return onnx_state(loaded.data, loaded.source)
+
+
+def onnx_state(data: bytes, source: str) -> dict:
+    """The weights of an SRCNN ONNX model (as srcnn-cli writes them) as a checkpoint-like state."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load_from_string(data).graph
+    except Exception as exc:  # protobuf's decode errors have no common type
+        raise TrainingError(f"--init {source} is not a readable ONNX model ({exc})") from None
+    weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    names = [f"conv{i}.{part}" for i in (1, 2, 3) for part in ("weight", "bias")]
+    if any(name not in weights for name in names):
+        raise TrainingError(f"--init {source}: not an SRCNN model written by srcnn-cli "
+                            "(it has no conv1/conv2/conv3 weights)")
+    w1, w2, w3 = (weights[f"conv{i}.weight"] for i in (1, 2, 3))
+    config = {"arch": "-".join(str(w.shape[-1]) for w in (w1, w2, w3)), "n1": w1.shape[0], "n2": w2.shape[0],
+              "channels": w1.shape[1]}
+    return {"config": config, "model": {name: torch.from_numpy(np.array(weights[name])) for name in names}}
 
 
 def build_optimizer(config: TrainConfig, model: SRCNN) -> torch.optim.Optimizer:
@@ -202,8 +242,17 @@ def plot_run(run_dir: Path, log_rows: list[dict], config: TrainConfig, pairs=Non
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
+    """The checkpoint (for --resume; never committed), and beside it ``config.json``: the small
+    record of the run (settings, samples, time, machine) that is kept with its log and plot."""
     with atomic_output(path) as handle:  # never leave a half-written checkpoint behind
         torch.save(state, handle)
+    write_atomic(path.parent / RECORD, (json.dumps(run_record(state), indent=2) + "\n").encode())
+
+
+def run_record(state: dict) -> dict:
+    return {"config": state["config"], "samples": state["samples"], "total_samples": state["total_samples"],
+            "steps": state["step"], "wall_minutes": round(state["wall_s"] / 60, 1),
+            "data_fingerprint": state["data_fingerprint"], "cpu": state.get("cpu"), "torch": state.get("torch")}
 
 
 def load_checkpoint(path: Path, missing: str = "no checkpoint at") -> dict:
@@ -294,7 +343,7 @@ def train(
     # read --init before the (possibly minutes-long) sub-image extraction, so a bad path fails at once
     init_state = None
     if state is None and config.init:
-        init_state = load_checkpoint(Path(config.init), missing="--init checkpoint not found:")
+        init_state = load_init(config.init, config.scale, config.channels)
 
     # --- data: cached sub-image pairs; the fingerprint ties checkpoints to their data ---
     inputs, targets, data_key = load_subimages(
