@@ -349,7 +349,10 @@ def _slow_batch(tmp_path, identity_model):
                                              (signal.SIGTERM, 143, "stopped by SIGTERM")])
 def test_interrupts_exit_130_or_143_and_say_what_was_finished(tmp_path, identity_model, sig, code, said):
     command = _slow_batch(tmp_path, identity_model)
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # a job started in the background by a script inherits SIGINT ignored (and keeps ignoring
+    # it, by convention); the test wants what an interactive Ctrl-C does
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not ((tmp_path / "out").exists() and any(p.suffix == ".png" for p in (tmp_path / "out").iterdir())):
         assert process.poll() is None, "the batch finished before it could be interrupted"
