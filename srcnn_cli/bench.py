@@ -164,12 +164,14 @@ def bench(
     models: list[str],
     scale: int = 3,
     size: tuple[int, int] = (1280, 720),
-    device: str = "cpu",
+    device: str = "auto",
     repeat: int = 5,
     threads: int = 0,
     data_dir: str | None | bool = None,
+    on_model: Callable[[str], None] | None = None,
 ) -> BenchReport:
-    """Time each model; ``data_dir=False`` skips the Set14 PSNR column."""
+    """Time each model; ``data_dir=False`` skips the Set14 PSNR column; ``on_model`` hears of
+    each model when its row is done."""
     if not models:
         raise ModelError("name at least one model to benchmark")
     results, device_used = [], "cpu"
@@ -177,6 +179,8 @@ def bench(
         session, result = bench_model(spec, scale, size, device, threads, repeat, data_dir=data_dir)
         device_used = session.device
         results.append(result)
+        if on_model is not None:
+            on_model(spec)
     peak, source = measure_peak(device_used, threads)
     for result in results:
         if result.gflops is not None:

@@ -21,10 +21,11 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_options import (
+    DEFAULT_MAX_PIXELS, FORMAT_CHOICES, device_options, examples, implied_scales, model_option, one_scale,
+    quiet_option, resolve_device, scale_option, threads_option, tile_option,
+)
 from .errors import SrcnnError
-from .imageio import DEFAULT_MAX_PIXELS
-
-FORMAT_CHOICES = ["png", "jpg", "jpeg", "webp", "tiff", "tif", "bmp"]
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -109,32 +110,33 @@ def _write_text(path: str, text: str) -> None:
         Path(path).write_text(text, newline="")  # csv writes its own line ends
 
 
-def _scales(ctx, param, text: str) -> list[int]:
-    """Click callback: "2,3,4" -> [2, 3, 4], each scale once, in the order given."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of scales") from None
-    if not values or any(v not in (2, 3, 4) for v in values):
-        raise click.BadParameter("scales must be among 2, 3, 4")
-    return list(dict.fromkeys(values))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="srcnn")
 def cli():
-    """SRCNN super-resolution: upscale images, evaluate and benchmark models, train weights."""
+    """SRCNN super-resolution: upscale images, evaluate and benchmark models, train weights.
+
+    Each command's --help ends with examples. Shell completion: add
+    eval "$(_SRCNN_COMPLETE=bash_source srcnn)" to ~/.bashrc (zsh: zsh_source, fish: fish_source).
+    """
 
 
 # --- upscale -----------------------------------------------------------------------------------
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output file (one input) or folder.")
-@click.option("-s", "--scale", type=click.Choice(["2", "3", "4"]), default="3", show_default=True)
-@click.option("-m", "--model", help="Bundled model (9-5-5, 9-3-5, 9-1-5) or a .onnx/.mat file.")
+@cli.command(epilog=examples(
+    "srcnn upscale photo.jpg                      # photo_x3.jpg beside it",
+    "srcnn upscale a.png b.png -s 2 -o out/       # several files into a folder",
+    "srcnn upscale shots/ -o big/ -r              # a folder tree, mirrored",
+    "srcnn upscale 'scans/*.tif' -o big/ -f png   # a glob, written as PNG",
+    "srcnn upscale -i in.png -o out.png -t 256 -g 0   # the ncnn / Real-ESRGAN spelling",
+    "cat a.png | srcnn upscale - > a_x3.png       # standard input to standard output",
+))
+@click.argument("inputs", nargs=-1)
+@click.option("-i", "--input", "more_inputs", multiple=True, help="An input, like the arguments (repeatable).")
+@click.option("-o", "--output", help="Output file (one input) or folder; - for standard output.")
+@scale_option()
+@model_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]), help="y: network on luma (default); rgb: a 3-channel model.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--tile", type=click.IntRange(min=0), help="Tile side in output pixels; 0 = whole image; default from a memory budget.")
+@device_options
+@tile_option
 @click.option("-r", "--recursive", is_flag=True, help="Walk folders recursively and mirror the tree.")
 @click.option("--suffix", help="Appended to output names (default _xSCALE).")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="Output format (default: from the name).")
@@ -142,17 +144,21 @@ def cli():
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse inputs with more pixels than this.")
-@click.option("--threads", type=click.IntRange(min=0), default=0, help="Inference threads (0 = all cores).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or per-file lines; errors still show.")
+@threads_option
+@quiet_option
 @library_errors
-def upscale(inputs, output, scale, model, channels, device, tile, recursive, suffix, fmt, quality,
+def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, tile, recursive, suffix, fmt, quality,
             overwrite, max_pixels, threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
     from .files import shown
     from .pipeline import Upscaler
 
-    scale = int(scale)
+    inputs = list(inputs) + list(more_inputs)
+    if not inputs:
+        raise click.UsageError("name an input: a file, a folder, a glob, or - for standard input")
+    scale = one_scale(click.get_current_context(), scales, model)
+    device = resolve_device(device, gpu)
     # the model is resolved first: a mistyped -m is an error even when every output exists
     upscaler = Upscaler(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile)
     if "-" in inputs or output == "-":
@@ -366,26 +372,35 @@ def convert_mat(mat_file, output, scale):
 
 
 # --- eval --------------------------------------------------------------------------------------
-@cli.command("eval")
+@cli.command("eval", epilog=examples(
+    "srcnn eval Set14                                # x3, the default model",
+    "srcnn eval Set5 Set14 BSD200 -s 2,3,4 -m 9-5-5  # the paper's Table 2",
+    "srcnn eval Set5 -m 9-5-5_x4                     # a model's name sets its scale",
+    "srcnn eval Set5 -m path/to/x3.mat               # the authors' released weights",
+    "srcnn eval my_photos/ -s 2 --per-image --json -",
+))
 @click.argument("datasets", nargs=-1, required=True)
-@click.option("-s", "--scale", "scales", default="2,3,4", show_default=True, callback=_scales,
-              help="Comma-separated scales.")
-@click.option("-m", "--model", help="Bundled model name, or a .onnx/.mat file (default: each scale's default).")
+@scale_option(many=True)
+@model_option()
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
 @click.option("--luma", type=click.Choice(["ycbcr", "gray"]), help="Luminance (default: the paper's per set).")
 @click.option("--channels", type=click.Choice(["y", "rgb"]), help="Pick the bundled Y or RGB model.")
 @click.option("--per-image", is_flag=True, help="Also print a row per image.")
 @click.option("--json", "json_path", help="Write JSON results to a file, or - for stdout.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write per-image rows as CSV.")
-@click.option("--save-images", type=click.Path(file_okay=False), help="Save the network outputs as PNG.")
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--threads", type=click.IntRange(min=0), default=0)
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("--save-images", type=click.Path(file_okay=False),
+              help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.")
+@device_options
+@threads_option
+@quiet_option
 @library_errors
 def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
-                 save_images, device, threads, quiet):
+                 save_images, device, gpu, threads, quiet):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, evaluation_size, results_json
+
+    scales = implied_scales(click.get_current_context(), scales, model)
+    device = resolve_device(device, gpu)
 
     _prepare_output(json_path, "--json")
     _prepare_output(csv_path, "--csv")
@@ -441,6 +456,17 @@ def format_result(result, per_image: bool = False) -> str:
 
 
 # --- train / export ----------------------------------------------------------------------------
+def _torch_device(device: str) -> str:
+    """The runtime's device names for PyTorch: auto is CUDA where PyTorch sees a GPU."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cpu" and not device.startswith("cuda"):
+        raise click.BadParameter(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N", param_hint="--device")
+    return device
+
+
 def _need_torch():
     try:
         import torch  # noqa: F401
@@ -448,9 +474,14 @@ def _need_torch():
         raise click.ClickException("this command needs PyTorch: pip install 'srcnn-cli[train]'") from None
 
 
-@cli.command()
+@cli.command(epilog=examples(
+    "srcnn train --arch 9-5-5 -s 3 --train-dir T91/ --val-dir Set5/ --out runs/955x3 --minutes 30",
+    "srcnn train --arch 9-1-5 -s 2 --init 9-1-5_x3 --train-dir T91/ --out runs/915x2 --samples 3000000",
+    "srcnn train --out runs/955x3 --resume            # continue where it stopped",
+    "srcnn export runs/955x3                          # then: srcnn upscale photo.png -m 955x3",
+))
 @click.option("--arch", default="9-5-5", show_default=True, help="Filter sizes f1-f2-f3.")
-@click.option("-s", "--scale", type=click.IntRange(2, 4), default=3, show_default=True)
+@scale_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]), default="y", show_default=True)
 @click.option("--n1", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--n2", type=click.IntRange(min=1), default=32, show_default=True)
@@ -468,8 +499,8 @@ def _need_torch():
 @click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out where it stopped (--device, --threads, --eval-every may change).")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", type=click.IntRange(min=0), default=0)
+@device_options
+@threads_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=180.0, show_default=True,
               help="Seconds between validation PSNR checks.")
@@ -477,13 +508,15 @@ def _need_torch():
 @click.option("--weights-dir", type=click.Path(file_okay=False),
               help="Manifest folder for the export (default: your model folder, $SRCNN_MODELS).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
-@click.option("-q", "--quiet", is_flag=True)
+@quiet_option
 @library_errors
-def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
-          stride, lr, init, identity_init, resume, device, threads, seed, eval_every, export, weights_dir,
+def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
+          stride, lr, init, identity_init, resume, device, gpu, threads, seed, eval_every, export, weights_dir,
           data_dir, quiet):
-    """Train an SRCNN in PyTorch and export it to ONNX."""
+    """Train an SRCNN in PyTorch and export it to ONNX (into your model folder)."""
     _need_torch()
+    scale = one_scale(click.get_current_context(), scales, None)
+    device = _torch_device(resolve_device(device, gpu))
     if not resume and not samples and not minutes:
         raise click.UsageError("give a budget: --samples N or --minutes M")
     if samples and minutes:
@@ -504,9 +537,9 @@ def train(arch, scale, channels, n1, n2, train_dirs, val_dir, out, recipe, sampl
         raise click.BadParameter(str(exc), param_hint="--arch") from None
     # Resuming keeps the run's settings, but may move it (another device, more threads).
     ctx = click.get_current_context()
-    where = {field: getattr(config, field) for option, field in
-             (("device", "device"), ("threads", "threads"), ("eval_every", "eval_every_s"))
-             if ctx.get_parameter_source(option) is click.core.ParameterSource.COMMANDLINE}
+    where = {field: getattr(config, field) for options, field in
+             ((("device", "gpu"), "device"), (("threads",), "threads"), (("eval_every",), "eval_every_s"))
+             if any(ctx.get_parameter_source(o) is click.core.ParameterSource.COMMANDLINE for o in options)}
     terminal = sys.stderr.isatty()
 
     def log_line(row: dict) -> None:  # where no bar is drawn (a log file, a pipe): a line per log row
@@ -576,30 +609,44 @@ def _size(ctx, param, text: str) -> tuple[int, int]:
     return width, height
 
 
-@cli.command()
-@click.option("-m", "--models", "model_list", default="9-1-5,9-3-5,9-5-5", show_default=True,
-              help="Comma-separated bundled names or .onnx/.mat files.")
-@click.option("-s", "--scale", type=click.IntRange(2, 4), default=3, show_default=True)
+@cli.command(epilog=examples(
+    "srcnn bench                                   # 9-1-5, 9-3-5, 9-5-5 at x3 on a 1280x720 plane",
+    "srcnn bench -m 9-5-5 --size 1920x1080 -g 0 --json -",
+    "srcnn bench --plot tradeoff.png               # Set14 PSNR against time (the paper's Fig. 12)",
+))
+@model_option(many=True)
+@scale_option()
 @click.option("--size", default="1280x720", show_default=True, callback=_size,
               help="Output (network input) size, WIDTHxHEIGHT.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@device_options
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--threads", type=click.IntRange(min=0), default=0)
+@threads_option
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set14 is, for the PSNR column.")
 @click.option("--no-psnr", is_flag=True, help="Skip the Set14 PSNR column.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write PSNR vs time (PNG).")
 @click.option("--json", "json_path", help="Write JSON to a file, or - for stdout.")
+@quiet_option
 @library_errors
-def bench(model_list, scale, size, device, repeat, threads, data_dir, no_psnr, plot_path, json_path):
+def bench(model, scales, size, device, gpu, repeat, threads, data_dir, no_psnr, plot_path, json_path, quiet):
     """Time models (9-1-5 vs 9-5-5, ...) against this machine's FP32 peak."""
     from .bench import bench as run_bench
     from .bench import bench_plot
 
     width, height = size
+    scale = one_scale(click.get_current_context(), scales, None)
+    device = resolve_device(device, gpu)
     _prepare_output(json_path, "--json")
     _prepare_output(plot_path, "--plot")
-    models = [m for m in model_list.split(",") if m]
-    report = run_bench(models, scale, (width, height), device, repeat, threads, False if no_psnr else data_dir)
+    models = [m for m in model.split(",") if m]
+    bar = None
+    if sys.stderr.isatty() and not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(models), unit="model", desc="bench", file=sys.stderr)
+    report = run_bench(models, scale, (width, height), device, repeat, threads, False if no_psnr else data_dir,
+                       on_model=(lambda name: bar.update(1)) if bar is not None else None)
+    if bar is not None:
+        bar.close()
     if json_path != "-":
         click.echo(f"device {report.device}, {width}x{height} at x{scale}, threads {report.threads or 'all'}, "
                    f"FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})")

@@ -178,7 +178,7 @@ def evaluate(
     data_dir: str | None = None,
     luma: str | None = None,
     channels: str | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     threads: int = 0,
     save_dir: str | None = None,
     on_image: Callable[[str], None] | None = None,

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .limits import DEFAULT_MAX_PIXELS
 from .errors import UnsupportedImage
 from .files import read_regular_file, write_atomic
 
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF", "bmp": "BMP"}
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
-DEFAULT_MAX_PIXELS = 150_000_000
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
 # colour map, ICC), not the picture. Pillow returns a TIFF's whole first IFD as its EXIF, so

@@ -1,0 +1,92 @@
+"""The command line's shared options, defined once: the same flag means the same thing, with the
+same parsing, default and help, in every subcommand. Importing this loads only Click (so that
+``srcnn --help`` starts fast); the library is imported inside the commands.
+
+Aliases for those who come from realesrgan-ncnn-vulkan and Real-ESRGAN: ``-i/--input``,
+``-t/--tile`` and ``-g/--gpu``.
+"""
+from __future__ import annotations
+
+import re
+
+import click
+
+from .limits import DEFAULT_MAX_PIXELS, SCALES
+
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_CHOICES"]
+FORMAT_CHOICES = ["png", "jpg", "jpeg", "webp", "tiff", "tif", "bmp"]
+_NAMED_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")
+
+
+def _scales(ctx, param, text: str) -> list[int]:
+    """"2,3,4" -> [2, 3, 4], each once, in the order given."""
+    try:
+        values = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a scale or a comma-separated list of scales") from None
+    if not values or any(v not in SCALES for v in values):
+        raise click.BadParameter("scales must be among 2, 3, 4")
+    return list(dict.fromkeys(values))
+
+
+def scale_option(many: bool = False):
+    """``-s/--scale``: one scale, or with ``many`` a comma-separated list; 3 by default."""
+    return click.option("-s", "--scale", "scales", default="3", show_default=True, callback=_scales,
+                        help="Upscaling factor" + (": 2, 3 or 4, or a list like 2,3,4." if many else ": 2, 3 or 4."))
+
+
+def one_scale(ctx: click.Context, scales: list[int], model: str | None) -> int:
+    """The scale of a command that takes one, after ``-m NAME_xS`` had its say."""
+    scales = implied_scales(ctx, scales, model)
+    if len(scales) != 1:
+        raise click.BadParameter("this command takes one scale", param_hint="-s/--scale")
+    return scales[0]
+
+
+def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> list[int]:
+    """``-m 9-5-5_x4`` means x4: it sets the scale when -s was not given, and contradicts it otherwise."""
+    match = _NAMED_SCALE.search(model or "")
+    if not match or model is None or "/" in model or model.lower().endswith((".onnx", ".mat")):
+        return scales
+    named = int(match.group(1))
+    given = ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE
+    if given and scales != [named]:
+        raise click.UsageError(f"-m {model} is an x{named} model, but -s asks for "
+                               f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}")
+    return [named]
+
+
+def model_option(many: bool = False):
+    help_text = ("Bundled or user model (9-5-5, 9-1-5_x3, a name from `srcnn models`) or a .onnx/.mat file"
+                 + ("; several, comma-separated." if many else "; default: the scale's default model."))
+    return click.option("-m", "--model", "model", default="9-1-5,9-3-5,9-5-5" if many else None,
+                        show_default=many, help=help_text)
+
+
+def device_options(command):
+    """``--device auto|cpu|cuda|cuda:N`` (auto by default) and ``-g/--gpu N`` for ``cuda:N``."""
+    command = click.option("-g", "--gpu", "gpu", type=click.IntRange(min=0), default=None,
+                           help="Run on GPU number N (the same as --device cuda:N).")(command)
+    return click.option("--device", default="auto", show_default=True,
+                        help="auto (CUDA when it works, else CPU), cpu, cuda or cuda:N.")(command)
+
+
+def resolve_device(device: str, gpu: int | None) -> str:
+    """--device, with -g N standing for cuda:N (a different --device beside it is an error)."""
+    if gpu is None:
+        return device
+    if device not in ("auto", f"cuda:{gpu}") and not (device == "cuda" and gpu == 0):
+        raise click.UsageError(f"-g {gpu} and --device {device} contradict each other: give one")
+    return f"cuda:{gpu}"
+
+
+threads_option = click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+                              help="CPU threads for the network (0 = all cores).")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or per-item lines; errors still show.")
+tile_option = click.option("-t", "--tile", type=click.IntRange(min=0),
+                           help="Tile side in output pixels; 0 = whole image; default from a memory budget.")
+
+
+def examples(*lines: str) -> str:
+    """A help epilog: each example on a line of its own, as Click prints them unwrapped."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
