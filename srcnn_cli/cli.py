@@ -441,12 +441,19 @@ def _num(value, digits=2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def paper_label(result) -> str:
+    """The paper column's header says which of the paper's networks its number is for."""
+    if result.luma == "ycbcr3":
+        return "paper (RGB)"
+    return f"paper ({result.arch})" if result.arch else "paper"
+
+
 def format_result(result, per_image: bool = False) -> str:
     lines = [
         f"{result.dataset} x{result.scale}  ({result.images} images, luma: {result.luma}, model: {result.model})",
-        f"  {'':<10} {'PSNR dB':>8} {'SSIM':>7} {'paper PSNR':>11}",
-        f"  {'bicubic':<10} {_num(result.bicubic_psnr):>8} {_num(result.bicubic_ssim, 4):>7} {_num(result.paper_bicubic_psnr):>11}",
-        f"  {'model':<10} {_num(result.psnr):>8} {_num(result.ssim, 4):>7} {_num(result.paper_psnr):>11}",
+        f"  {'':<10} {'PSNR dB':>8} {'SSIM':>7} {paper_label(result):>14}",
+        f"  {'bicubic':<10} {_num(result.bicubic_psnr):>8} {_num(result.bicubic_ssim, 4):>7} {_num(result.paper_bicubic_psnr):>14}",
+        f"  {'model':<10} {_num(result.psnr):>8} {_num(result.ssim, 4):>7} {_num(result.paper_psnr):>14}",
     ]
     if per_image:
         lines.append(f"  {'image':<14} {'PSNR':>7} {'SSIM':>7} {'bic PSNR':>9} {'bic SSIM':>9}")

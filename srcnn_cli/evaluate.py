@@ -18,7 +18,9 @@ from .files import list_images
 from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, paper_psnr
-from .protocol import model_pair, score
+from .color import rgb2ycbcr, ycbcr2rgb
+from .protocol import modcrop, model_pair, score
+from .resize import imresize
 
 COLOUR_MEASURE = "ycbcr3"  # the luma label of colour-model results: all three YCbCr channels
 
@@ -95,6 +97,7 @@ class DatasetResult:
     paper_psnr: float | None
     paper_bicubic_psnr: float | None
     per_image: list[ImageScore] = field(default_factory=list)
+    arch: str | None = None  # the model's architecture, which the paper column is for
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -110,6 +113,7 @@ def evaluate_dataset(
     channels: int = 1,
     save_dir: Path | None = None,
     on_image: Callable[[str], None] | None = None,
+    arch: str | None = "9-5-5",
 ) -> DatasetResult:
     """Score one model on one folder at one scale.
 
@@ -138,11 +142,12 @@ def evaluate_dataset(
         bicubic = score(pair.ground_truth, pair.bicubic, scale)
         rows.append(ImageScore(path.stem, network.psnr, network.ssim, bicubic.psnr, bicubic.ssim))
         if save_dir is not None:
-            save_dir.mkdir(parents=True, exist_ok=True)
-            write_image(save_dir / f"{path.stem}_x{scale}_{model_name.replace('/', '_')}.png", output)
+            folder = save_dir / f"{dataset}_x{scale}"
+            folder.mkdir(parents=True, exist_ok=True)
+            write_image(folder / f"{path.stem}.png", colour_output(image, output, scale, channels))
         if on_image is not None:
             on_image(path.stem)
-    paper_bicubic, paper_model = paper_psnr(dataset, scale, channels)
+    paper_bicubic, paper_model = paper_psnr(dataset, scale, channels, arch)
     if channels == 1 and luma != PAPER_LUMA.get(dataset):
         paper_bicubic = paper_model = None  # the paper's numbers are for the other luminance
     return DatasetResult(
@@ -151,8 +156,19 @@ def evaluate_dataset(
         psnr=float(np.mean([r.psnr for r in rows])), ssim=float(np.mean([r.ssim for r in rows])),
         bicubic_psnr=float(np.mean([r.bicubic_psnr for r in rows])),
         bicubic_ssim=float(np.mean([r.bicubic_ssim for r in rows])),
-        paper_psnr=paper_model, paper_bicubic_psnr=paper_bicubic, per_image=rows,
+        paper_psnr=paper_model, paper_bicubic_psnr=paper_bicubic, per_image=rows, arch=arch,
     )
+
+
+def colour_output(image: np.ndarray, output: np.ndarray, scale: int, channels: int) -> np.ndarray:
+    """What a person looks at: the network's output with the bicubic colour of the protocol's
+    input (for a Y model on a colour image), gray for gray images, RGB as is."""
+    if channels == 3 or image.ndim == 2:
+        return output
+    low = imresize(modcrop(image, scale).astype(np.float64) / 255.0, 1.0 / scale)
+    ycbcr = rgb2ycbcr(imresize(low, output_shape=output.shape[:2]))
+    ycbcr[:, :, 0] = output.astype(np.float64) / 255.0
+    return quantize_uint8(ycbcr2rgb(ycbcr))
 
 
 def session_runner(session) -> Callable[[np.ndarray], np.ndarray]:
@@ -193,12 +209,13 @@ def evaluate(
         loaded = resolve_model(model, scale, CHANNEL_NAMES.get(channels or "y", 1))
         session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
         model_channels = session.contract.channels
+        arch = loaded.info.arch if loaded.info else session.contract.metadata.get("srcnn.arch")
         for name, folder in folders:
             label = name if name in NAMED else folder.name
             results.append(
                 evaluate_dataset(
                     folder, label, scale, session_runner(session), loaded.source, luma,
-                    model_channels, Path(save_dir) if save_dir else None, on_image,
+                    model_channels, Path(save_dir) if save_dir else None, on_image, arch,
                 )
             )
     return results

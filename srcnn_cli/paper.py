@@ -23,9 +23,19 @@ FILTER_SIZES_SET5_X3 = {"9-1-5": 32.52, "9-3-5": 32.66, "9-5-5": 32.75}
 COLOUR_SET5_X3 = (34.57, 36.44)
 
 
-def paper_psnr(dataset: str, scale: int, channels: int = 1) -> tuple[float | None, float | None]:
-    """(bicubic, SRCNN) PSNR from the paper, or Nones for what it did not report."""
+def paper_psnr(dataset: str, scale: int, channels: int = 1,
+               arch: str | None = "9-5-5") -> tuple[float | None, float | None]:
+    """(bicubic, SRCNN of this ``arch``) PSNR from the paper, or None for what it did not report.
+
+    Tables 2-4 are the 9-5-5 network; 9-1-5 and 9-3-5 were reported on Set5 x3 only (Sec. 4.3,
+    ImageNet-trained); Table 5's colour network on Set5 x3. An unknown ``arch`` has no number.
+    """
     if channels == 3:
         return COLOUR_SET5_X3 if (dataset, scale) == ("Set5", 3) else (None, None)
     row = TABLES.get(dataset, {}).get(scale)
-    return (row[0], row[1]) if row else (None, None)
+    bicubic = row[0] if row else None
+    if arch == "9-5-5":
+        return bicubic, row[1] if row else None
+    if arch in FILTER_SIZES_SET5_X3 and (dataset, scale) == ("Set5", 3):
+        return bicubic, FILTER_SIZES_SET5_X3[arch]
+    return bicubic, None

@@ -25,10 +25,29 @@ class SrcnnWarning(UserWarning):
     """Something the user should hear about that does not stop the work."""
 
 
-def _ort():
-    import onnxruntime
+_PRELOADED: list[bool] = []
 
+
+def _ort():
+    """onnxruntime, or a clear error saying which extra brings it."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise DeviceError("no ONNX Runtime is installed: pip install 'srcnn-cli[cpu]' "
+                          "(or 'srcnn-cli[cuda]' for an NVIDIA GPU)") from None
     return onnxruntime
+
+
+def _preload_cuda_libraries(ort) -> None:
+    """The [cuda] extra brings CUDA and cuDNN as pip wheels (nvidia-*); onnxruntime finds them
+    only once told to load them. Done once, before the first CUDA session; harmless elsewhere."""
+    if _PRELOADED or not hasattr(ort, "preload_dlls"):
+        return
+    _PRELOADED.append(True)
+    try:
+        ort.preload_dlls()
+    except Exception:  # a system CUDA install is found by the loader as usual
+        pass
 
 
 def parse_device(device: str) -> tuple[str, int]:
@@ -51,7 +70,7 @@ def choose_providers(device: str, available: list[str]) -> list:
     if kind == "cuda":
         raise DeviceError(
             f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
-            f"(providers: {', '.join(available)}); install srcnn-cli[gpu] or use --device cpu"
+            f"(providers: {', '.join(available)}); install srcnn-cli[cuda] or use --device cpu"
             + _both_wheels_hint()
         )
     return [CPU]
@@ -67,7 +86,7 @@ def _both_wheels_hint() -> str:
     except metadata.PackageNotFoundError:
         return ""
     return (". Both onnxruntime and onnxruntime-gpu are installed and the CPU one shadows the "
-            "GPU one: pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu")
+            "GPU one: pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'srcnn-cli[cuda]'")
 
 
 def _session_options(threads: int):
@@ -100,6 +119,8 @@ class Session:
         ort = _ort()
         kind, _ = parse_device(device)
         providers = choose_providers(device, ort.get_available_providers())
+        if any(isinstance(p, tuple) and p[0] == CUDA for p in providers):
+            _preload_cuda_libraries(ort)
         try:
             self._session = ort.InferenceSession(model, sess_options=_session_options(threads), providers=providers)
         except Exception as exc:  # onnxruntime raises its own, untyped, errors
