@@ -3,7 +3,7 @@
     python benchmarks/training_curves.py training/runs/955x3 training/runs/955x3_identity ... \
         --plot docs/training_x3.png
 
-Reads each run's checkpoint (config and log). A run started with ``--init`` from another run in
+Reads each run's record (``config.json``) and log (``log.csv``), as kept in training/runs. A run started with ``--init`` from another run in
 the list continues that run's curve: its samples are counted on top of the source's, so a chain
 of runs reads as one budget. For every model (arch, scale, channels) with at least two finished
 runs, the last two end-of-schedule points give the gain per tenfold samples, and from it the
@@ -13,12 +13,13 @@ guide, not a promise; gains usually shrink faster than that).
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import math
 from pathlib import Path
 
+from srcnn_cli.charts import Figure, Series, render
 from srcnn_cli.paper import FILTER_SIZES_SET5_X3, paper_psnr
-from srcnn_cli.plot import Figure, Series, render
-from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint
 
 
 def bar_for(config: dict) -> float | None:
@@ -35,9 +36,12 @@ def bar_for(config: dict) -> float | None:
 
 
 def load_run(folder: Path) -> dict:
-    state = load_checkpoint(folder / CHECKPOINT)
+    state = json.loads((folder / "config.json").read_text())
     config = state["config"]
-    points = [(r["samples"], r["val_psnr"]) for r in state["log"] if r.get("val_psnr") is not None]
+    with open(folder / "log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    points = [(int(r["samples"]), float(r["val_psnr"])) for r in rows if r.get("val_psnr")]
+    state["wall_s"] = state["wall_minutes"] * 60.0
     source = Path(config["init"]).parent.name if config.get("init") else None
     start = "--init " + source if source else ("identity" if config.get("identity_init") else "random")
     return {
@@ -100,15 +104,15 @@ def main() -> None:
         bars = {}
         for run in runs.values():
             shift = offset(run)
-            points = [(math.log10(s + shift), p) for s, p in run["points"]]
+            points = [(s + shift, p) for s, p in run["points"]]
             if points:
                 series.append(Series(run["name"], points))
             if bar_for(run["config"]) is not None:
                 label = f"{run['config']['arch']} x{run['config']['scale']} bar"
                 bars[label] = bar_for(run["config"])
         figure = Figure(title="Set5 PSNR against back-propagated samples (chains continue)",
-                        xlabel="log10(samples)", ylabel="Set5 PSNR (dB)", series=series,
-                        hlines=sorted(bars.items()))
+                        xlabel="samples along the chain (log scale)", ylabel="Set5 PSNR (dB)", series=series,
+                        hlines=sorted(bars.items()), log_x=True)
         print(f"wrote {render(figure, args.plot)}")
 
 

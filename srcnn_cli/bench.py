@@ -198,7 +198,7 @@ def bench(
 
 def bench_plot(report: BenchReport, path) -> None:
     """PSNR against milliseconds per image (the paper's Fig. 12), one point per model."""
-    from .plot import Figure, Series, render
+    from .charts import Figure, Series, render
 
     series = [Series(r.model, [(r.ms_median, r.set14_psnr)], markers=True) for r in report.results
               if r.set14_psnr is not None]

@@ -184,8 +184,12 @@ class Session:
             raise ModelError(f"{self.source} computes NaN or infinite values: the model file is damaged "
                              "or was badly trained")
 
-    def _probe_radius(self, channels: int, size: int = 65) -> int:
+    def _probe_radius(self, channels: int) -> int:
         """For a foreign model: how far a one-pixel change spreads, plus a margin."""
+        return max(8, self._probe_reach(channels) + 4)  # margin: ReLUs can hide part of the field
+
+    def _probe_reach(self, channels: int, size: int = 65) -> int:
+        """How many pixels from a changed input pixel the output changes (0: it does not)."""
         rng = np.random.default_rng(0)
         base = rng.random((1, channels, size, size), dtype=np.float32)
         changed = base.copy()
@@ -197,8 +201,7 @@ class Session:
         if diff.shape != (size, size):
             raise ModelError(f"{self.source}: output shape differs from input shape")
         rows, cols = np.nonzero(diff > 0)
-        reach = 0 if rows.size == 0 else int(max(np.abs(rows - size // 2).max(), np.abs(cols - size // 2).max()))
-        return max(8, reach + 4)  # margin: ReLUs can hide part of the true receptive field
+        return 0 if rows.size == 0 else int(max(np.abs(rows - size // 2).max(), np.abs(cols - size // 2).max()))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         name = self._session.get_inputs()[0].name

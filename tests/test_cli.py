@@ -328,26 +328,27 @@ def test_python_module_entry_point():
 
 def test_kill_minus_nine_leaves_no_half_written_output(tmp_path, identity_model):
     """A batch killed at any moment leaves only complete outputs; a rerun finishes the rest."""
-    source = make_images(tmp_path / "in", [f"img{i:02d}.png" for i in range(12)], size=(300, 240))
+    source = make_images(tmp_path / "in", [f"img{i:02d}.png" for i in range(24)], size=(600, 480))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "srcnn_cli", "upscale", str(source), "-o", str(out), "-m", str(identity_model), "-q"]
     process = subprocess.Popen(command)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 3:
-            break
+    deadline = time.monotonic() + 120
+    while not (out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 3):
+        assert process.poll() is None, "the batch ended before it could be killed: the test proves nothing"
+        assert time.monotonic() < deadline
         time.sleep(0.01)
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
+    os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    assert process.returncode == -signal.SIGKILL
     for path in out.iterdir():
         if path.suffix == ".png":
             with Image.open(path) as image:
                 image.load()  # a complete, decodable file
-                assert image.size == (900, 720)
+                assert image.size == (1800, 1440)
+    assert len([p for p in out.iterdir() if p.suffix == ".png"]) < 24  # killed mid-batch
     rerun = subprocess.run(command, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
-    assert sorted(p.name for p in out.iterdir()) == [f"img{i:02d}_x3.png" for i in range(12)]
+    assert sorted(p.name for p in out.iterdir()) == [f"img{i:02d}_x3.png" for i in range(24)]
 
 
 def test_conversion_warnings_are_shown(runner, tmp_path, identity_model):

@@ -45,6 +45,28 @@ def authors_layout(rng, f1=9, f2=5, f3=5, n1=4, n2=3):
     }
 
 
+def test_mat_reader_agrees_with_scipy(tmp_path):
+    """The reader against an independent writer (scipy.io, in the dev extra), compressed or not."""
+    scipy_io = pytest.importorskip("scipy.io")
+    rng = np.random.default_rng(4)
+    variables = {"weights_conv1": rng.normal(size=(81, 4)), "biases_conv1": rng.normal(size=(4, 1)),
+                 "w3d": rng.normal(size=(4, 25, 3)), "single": np.float32(rng.normal(size=(2, 3))),
+                 "ints": np.arange(6, dtype=np.int16).reshape(2, 3)}
+    for compress in (False, True):
+        path = tmp_path / f"scipy_{compress}.mat"
+        scipy_io.savemat(path, variables, do_compression=compress)
+        loaded = load_mat(path)
+        for name, array in variables.items():
+            np.testing.assert_array_equal(loaded[name], np.asarray(array, np.float64))
+    # and the authors' layout written by scipy converts like ours
+    layout = authors_layout(rng)
+    scipy_io.savemat(tmp_path / "authors.mat", layout)
+    write_mat(tmp_path / "ours.mat", layout)
+    for theirs, ours in zip(mat_layers(load_mat(tmp_path / "authors.mat")), mat_layers(load_mat(tmp_path / "ours.mat"))):
+        np.testing.assert_array_equal(theirs.weight, ours.weight)
+        np.testing.assert_array_equal(theirs.bias, ours.bias)
+
+
 def test_mat_reader_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     variables = authors_layout(rng)

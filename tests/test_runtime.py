@@ -20,7 +20,7 @@ def test_choose_providers():
     assert choose_providers("auto", [CPU]) == [CPU]
     assert choose_providers("auto", [CUDA, CPU]) == [(CUDA, {"device_id": 0}), CPU]
     assert choose_providers("cuda:2", [CUDA, CPU])[0] == (CUDA, {"device_id": 2})
-    with pytest.raises(DeviceError, match="install srcnn-cli\\[gpu\\]"):
+    with pytest.raises(DeviceError, match="install srcnn-cli\\[cuda\\]"):
         choose_providers("cuda", [CPU])
 
 
@@ -49,8 +49,13 @@ def test_contract_checks():
 def test_radius_from_metadata_and_from_probe():
     session = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(5, 3, 3))), device="cpu")
     assert session.contract.receptive_radius == 4
-    # a foreign model carries no metadata: the probe must find at least the true radius
-    assert session._probe_radius(1) >= 4
+    # a foreign model carries no metadata: the probe measures how far a change spreads
+    assert session._probe_reach(1) == 4 and session._probe_radius(1) == 8  # (never below 8)
+    wide = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(9, 9, 9))), device="cpu")
+    assert wide._probe_reach(1) == 12 and wide._probe_radius(1) == 16  # the true radius, plus 4
+    blind = random_layers(filter_sizes=(5, 3, 3))
+    blind[0] = Layer(np.zeros_like(blind[0].weight), blind[0].bias)  # ignores its input
+    assert Session(srcnn_onnx_bytes(blind), device="cpu")._probe_reach(1) == 0
 
 
 def test_plan_tiles_cover_once():

@@ -234,8 +234,14 @@ def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | 
 
 
 def plot_run(run_dir: Path, log_rows: list[dict], config: TrainConfig, pairs=None):
-    from ..plot import convergence_plot
+    """``convergence.png`` in the run folder; without matplotlib, a warning and no plot."""
+    try:
+        from ..charts import _pyplot, convergence_plot
 
+        _pyplot()
+    except SrcnnError as exc:
+        warnings.warn(f"no convergence.png: {exc}")
+        return None
     pairs = validation_pairs(config) if pairs is None else pairs
     bicubic, paper = reference_levels(config, pairs)
     return convergence_plot(run_dir, log_rows, config, bicubic, paper)
