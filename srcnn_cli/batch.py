@@ -134,6 +134,7 @@ def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool) -
 def plan_jobs(
     inputs: list[str],
     output: str | None,
+    *,
     scale: int,
     suffix: str | None = None,
     fmt: str | None = None,
@@ -246,6 +247,7 @@ def run_batch(
     jobs: list[Job],
     upscale: Callable,  # pixels -> pixels (on_tile keyword accepted)
     options: BatchOptions,
+    *,
     on_result: Callable[[FileResult], None] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
 ) -> list[FileResult]:
@@ -256,15 +258,15 @@ def run_batch(
     results: list[FileResult] = []
 
     def decode(job: Job):
-        decoded = read_image(job.source, options.max_pixels)
+        decoded = read_image(job.source, max_pixels=options.max_pixels)
         # what the output format cannot hold is refused now, not after the network's work
         check_encodable(decoded.mode, format_for(job.target, options.fmt))
         return decoded
 
     def encode(job: Job, decoded, pixels, started: float) -> FileResult:
         notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
-            job.target, pixels, options.fmt, options.quality, decoded.icc_profile, decoded.exif
-        )
+            job.target, pixels, fmt=options.fmt, quality=options.quality, icc_profile=decoded.icc_profile,
+            exif=decoded.exif)
         return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes)
 
     def finish(result: FileResult) -> None:
@@ -308,6 +310,7 @@ def run_batch(
 def upscale_encoded(
     data: bytes,
     upscale: Callable,  # pixels -> pixels
+    *,
     fmt: str | None = None,
     quality: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -317,13 +320,14 @@ def upscale_encoded(
     ``fmt`` is -f's value or an output name's format; None keeps the input's format, or PNG
     where that format cannot be written (GIF, say).
     """
-    decoded = decode_image(data, max_pixels)
+    decoded = decode_image(data, max_pixels=max_pixels)
     notes = decoded.notes + _format_notes(decoded.format, fmt, None)
     if fmt is None:
         fmt = decoded.format if decoded.format in EXTENSIONS else "PNG"
     check_encodable(decoded.mode, fmt)
     pixels = upscale(decoded.pixels)
-    return encode_image(pixels, fmt, quality, decoded.icc_profile, decoded.exif, notes), notes
+    return encode_image(pixels, fmt, quality=quality, icc_profile=decoded.icc_profile,
+                        exif=decoded.exif, notes=notes), notes
 
 
 def _format_notes(read_format: str | None, fmt: str | None, target: Path | None) -> list[str]:

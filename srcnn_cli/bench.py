@@ -162,6 +162,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
 
 def bench(
     models: list[str],
+    *,
     scale: int = 3,
     size: tuple[int, int] = (1280, 720),
     device: str = "auto",

@@ -166,7 +166,8 @@ def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, t
                       upscaler)
         return
     try:
-        plan = plan_jobs(list(inputs), output, scale, suffix, fmt, recursive, overwrite)
+        plan = plan_jobs(list(inputs), output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
+                         overwrite=overwrite)
     except BatchUsageError as exc:
         raise click.UsageError(str(exc)) from None
     prepare_outputs(plan.folders)  # an unwritable output folder fails before any work
@@ -220,7 +221,7 @@ def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, t
 
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
     try:
-        run_batch(plan.jobs, upscaler.upscale, options, on_result, on_tile)
+        run_batch(plan.jobs, upscaler.upscale, options, on_result=on_result, on_tile=on_tile)
     except (KeyboardInterrupt, Terminated) as exc:
         for progress in (tile_bar, bar):
             if progress is not None:
@@ -289,7 +290,8 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
     target_format = format_for(target, fmt) if target is not None or fmt else None
     started = time.monotonic()
     try:
-        encoded, notes = upscale_encoded(data, upscaler.upscale, target_format, quality, max_pixels)
+        encoded, notes = upscale_encoded(data, upscaler.upscale, fmt=target_format, quality=quality,
+                                         max_pixels=max_pixels)
     except SrcnnError as exc:
         raise click.ClickException(f"{name}: {exc}") from None
     for note in notes:
@@ -410,8 +412,9 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
 
         total = evaluation_size(list(datasets), scales, data_dir)
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
-    results = evaluate(list(datasets), scales, model, data_dir, luma, channels, device, threads,
-                       save_images, on_image=(lambda name: bar.update(1)) if bar is not None else None)
+    results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
+                       device=device, threads=threads, save_dir=save_images,
+                       on_image=(lambda name: bar.update(1)) if bar is not None else None)
     if bar is not None:
         bar.close()
     to_stdout_json = json_path == "-"
@@ -568,7 +571,7 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
     if export:
         from .train.export import export_run
 
-        info, path = export_run(out, weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
+        info, path = export_run(out, weights_dir=weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
         click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
@@ -594,7 +597,8 @@ def export(run_dir, name, weights_dir, data_dir, eval_sets, train_command):
     if name and weights_dir:
         raise click.UsageError("--name names a model in your model folder; --weights-dir uses standard names")
     sets = tuple(s for s in eval_sets.split(",") if s)
-    info, path = export_run(run_dir, weights_dir, sets, data_dir, train_command, name=name)
+    info, path = export_run(run_dir, weights_dir=weights_dir, eval_sets=sets, data_dir=data_dir,
+                            command=train_command, name=name)
     click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
@@ -650,8 +654,8 @@ def bench(model, scales, size, device, gpu, repeat, threads, data_dir, no_psnr, 
         from tqdm import tqdm
 
         bar = tqdm(total=len(models), unit="model", desc="bench", file=sys.stderr)
-    report = run_bench(models, scale, (width, height), device, repeat, threads, False if no_psnr else data_dir,
-                       on_model=(lambda name: bar.update(1)) if bar is not None else None)
+    report = run_bench(models, scale=scale, size=(width, height), device=device, repeat=repeat, threads=threads,
+                       data_dir=False if no_psnr else data_dir, on_model=(lambda name: bar.update(1)) if bar is not None else None)
     if bar is not None:
         bar.close()
     if json_path != "-":

@@ -190,6 +190,7 @@ def evaluation_size(datasets: list[str], scales: list[int], data_dir: str | None
 def evaluate(
     datasets: list[str],
     scales: list[int],
+    *,
     model: str | None = None,
     data_dir: str | None = None,
     luma: str | None = None,

@@ -221,9 +221,9 @@ def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
     return image if image.mode == mode else image.convert(mode)
 
 
-def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
+def read_image(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode a file into a ``Decoded`` image, or raise ``UnsupportedImage`` saying why."""
-    return decode_image(read_file_bytes(path), max_pixels)
+    return decode_image(read_file_bytes(path), max_pixels=max_pixels)
 
 
 def read_file_bytes(path) -> bytes:
@@ -264,7 +264,7 @@ def _check_size(width: int, height: int, max_pixels: int | None) -> None:
         )
 
 
-def decode_image(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
+def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode an encoded image (a file's bytes, or standard input) like ``read_image``."""
     if not data:
         raise UnsupportedImage("empty file (0 bytes)")
@@ -450,6 +450,7 @@ def _encode_png_gray_alpha_16(pixels: np.ndarray, icc: bytes | None, exif: bytes
 def encode_image(
     pixels: np.ndarray,
     fmt: str,
+    *,
     quality: int | None = None,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
@@ -556,6 +557,7 @@ def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
 def write_image(
     path,
     pixels: np.ndarray,
+    *,
     fmt: str | None = None,
     quality: int | None = None,
     icc_profile: bytes | None = None,
@@ -564,7 +566,8 @@ def write_image(
     """Encode and atomically write an image; returns notes about lossy conversions."""
     path = Path(path)
     notes: list[str] = []
-    data = encode_image(pixels, format_for(path, fmt), quality, icc_profile, exif, notes)
+    data = encode_image(pixels, format_for(path, fmt), quality=quality, icc_profile=icc_profile, exif=exif,
+                        notes=notes)
     try:
         write_atomic(path, data)
     except OSError as exc:

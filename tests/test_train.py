@@ -127,7 +127,7 @@ def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
 
     config = tiny_config(tiny_data, tmp_path / "e")
     train(config, progress=False)
-    info, path = export_run(str(tmp_path / "e"), str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
+    info, path = export_run(str(tmp_path / "e"), weights_dir=str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
     assert path == tmp_path / "w" / info.file and path.is_file()
     assert info.default and info.name == "5-1-3_x3" and info.recipe["samples"] == 16 * 12
     assert info.recipe["device"] == "cpu"
@@ -407,7 +407,8 @@ def test_export_keeps_a_missing_test_set_and_the_colour_measure_out_of_the_numbe
     from srcnn_cli.train.export import export_run
 
     train(tiny_config(tiny_data, tmp_path / "rgb", channels=3), progress=False)
-    info, path = export_run(tmp_path / "rgb", tmp_path / "w", ("Set5",), str(tmp_path / "no-data"))
+    info, path = export_run(tmp_path / "rgb", weights_dir=tmp_path / "w", eval_sets=("Set5",),
+                            data_dir=str(tmp_path / "no-data"))
     assert path.is_file() and info.channels == 3
     assert info.psnr == {} and len(info.psnr_skipped) == 1 and info.psnr_skipped[0].startswith("Set5: ")
     assert info.psnr_measure == PSNR_OVER_YCBCR  # what the numbers would be over, once measured

@@ -61,6 +61,7 @@ def write_manifest(folder: Path, models: list[ModelInfo]) -> None:
 
 def export_run(
     run_dir: str,
+    *,
     weights_dir: str | None = None,
     eval_sets: tuple[str, ...] = ("Set5", "Set14"),
     data_dir: str | None = None,

@@ -24,7 +24,7 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -297,8 +297,207 @@ def sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
+# --- the run, step by step ----------------------------------------------------------------------
+def settle_config(config: TrainConfig, resume: bool, where: dict | None) -> tuple[TrainConfig, dict | None]:
+    """On --resume the run's own settings win over new flags, except where it runs (``where``)."""
+    if config.recipe not in RECIPES:
+        raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
+    run_dir = Path(config.out)
+    checkpoint_path = run_dir / CHECKPOINT
+    state = load_checkpoint(checkpoint_path, missing="no checkpoint to resume at") if resume else None
+    if state is None:
+        if checkpoint_path.exists():
+            raise TrainingError(f"{run_dir} already holds a run; pass --resume or choose another --out")
+        return config, None
+    config = TrainConfig(**state["config"])
+    config.out = str(run_dir)  # a run folder can be moved
+    for name, value in (where or {}).items():
+        if name not in WHERE_FIELDS:
+            raise TrainingError(f"{name} cannot change when resuming a run")
+        setattr(config, name, value)
+    return config, state
+
+
+def check_settings(config: TrainConfig, resumed: bool) -> None:
+    """Settings that cannot train fail here, before any data is read."""
+    if not config.train_dirs:
+        raise TrainingError("give at least one --train-dir")
+    if config.samples <= 0 and config.minutes <= 0:
+        raise TrainingError("give a budget: --samples N or --minutes M")
+    if config.patch <= 2 * config.shrink:  # valid convolutions must leave at least one pixel
+        raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: "
+                            f"it needs at least {2 * config.shrink + 1}")
+    if config.val_dir and not Path(config.val_dir).is_dir():
+        if not resumed:
+            raise TrainingError(f"validation folder not found: {config.val_dir}")
+        # A resumed run may have moved away from its data: validation only watches, so go on.
+        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation")
+
+
+def prepare_device(config: TrainConfig) -> torch.device:
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = torch.device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
+    return device
+
+
+@dataclass
+class TrainingData:
+    """The cached sub-image pairs, and how a batch of them reaches the device."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    key: str  # the fingerprint that ties checkpoints to their data
+    on_card: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.inputs)
+
+    def gather(self, picked: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.on_card is None:
+            return torch.from_numpy(self.inputs[picked]), torch.from_numpy(self.targets[picked])
+        index = torch.from_numpy(picked).to(device)
+        return self.on_card[0][index], self.on_card[1][index]
+
+
+def load_data(config: TrainConfig, device: torch.device, state: dict | None) -> TrainingData:
+    inputs, targets, key = load_subimages(config.train_dirs, config.scale, config.channels, config.patch,
+                                          config.stride)
+    if state is not None and state["data_fingerprint"] != key:
+        raise TrainingError("the training data changed since this run started; cannot resume")
+    data = TrainingData(np.ascontiguousarray(inputs), np.ascontiguousarray(targets), key)
+    if device.type == "cuda":
+        # On a GPU the whole set (~1.4 GB at x3) lives on the card: a host gather and copy per
+        # step would cost more than the step itself. The batches are the same either way.
+        data.on_card = (torch.from_numpy(np.array(data.inputs)).to(device),
+                        torch.from_numpy(np.array(data.targets)).to(device))
+    return data
+
+
+# channels-last runs the convolutions ~15% (9-5-5) to ~35% (9-1-5) faster on a CPU; it is only a
+# memory layout, so checkpoints and results are unchanged
+LAYOUT = torch.channels_last
+
+
+def initial_model(config: TrainConfig, device: torch.device, init_state: dict | None,
+                  inputs: np.ndarray) -> SRCNN:
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    model = build_model(config)
+    if config.recipe == "paper":
+        model.paper_init()
+    if config.identity_init:
+        model.identity_init()
+    if init_state is not None:
+        start_from(model, config, init_state, inputs)
+    return model.to(device, memory_format=LAYOUT)
+
+
+@dataclass
+class Progress:
+    """Where a run stands: what a checkpoint saves and --resume restores."""
+
+    step: int = 0
+    samples: int = 0
+    wall_s: float = 0.0
+    total_samples: int = 0  # 0 until a --minutes budget has been measured
+    log: list = field(default_factory=list)
+
+    @classmethod
+    def restore(cls, state: dict, model: SRCNN, optimizer: torch.optim.Optimizer) -> "Progress":
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(state["python_rng"])
+        return cls(state["step"], state["samples"], state["wall_s"], state["total_samples"], state["log"])
+
+
+def snapshot(config: TrainConfig, model: SRCNN, optimizer, progress: Progress, data: TrainingData,
+             device: torch.device) -> dict:
+    return {
+        "format": "srcnn-cli checkpoint 1",
+        "config": config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": progress.step,
+        "samples": progress.samples,
+        "total_samples": progress.total_samples,
+        "wall_s": progress.wall_s,
+        "log": progress.log,
+        "torch_rng": torch.get_rng_state(),
+        "python_rng": random.getstate(),
+        "data_fingerprint": data.key,
+        "data": {"dirs": config.train_dirs, "subimages": data.count},
+        "cpu": cpu_name(),
+        "accelerator": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "torch": torch.__version__,
+    }
+
+
+def train_step(config: TrainConfig, model: SRCNN, optimizer, base_lrs: list[float], data: TrainingData,
+               progress: Progress, device: torch.device, perm_cache: dict) -> tuple[float, float]:
+    """One batch: gather, augment, crop the target to the valid centre, forward, backward, step.
+    Returns (loss, learning-rate factor)."""
+    picked = batch_indices(config.seed, progress.step, config.batch, data.count, perm_cache)
+    picked.sort()  # sorted gathers are faster and the batch order does not matter
+    x, y = data.gather(picked, device)
+    if config.augmenting:
+        x, y = augment(config.seed, progress.step, x, y)
+    crop = config.shrink  # valid convolutions: the loss sees the centre only
+    y = y[:, :, crop: y.shape[2] - crop, crop: y.shape[3] - crop]
+    x, y = x.to(device, memory_format=LAYOUT), y.to(device)
+    factor = lr_factor(config, progress.samples, progress.total_samples or 10**12)
+    for group, base in zip(optimizer.param_groups, base_lrs):
+        group["lr"] = base * factor
+    loss = loss_fn(config, model(x), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    progress.step += 1
+    progress.samples += config.batch
+    return float(loss.detach()), factor
+
+
+class MinutesBudget:
+    """--minutes: after a short probe, the time left becomes a sample budget (so the schedule has
+    an end), re-estimated from the recent rate every little while, because a shared machine's
+    speed changes (a fixed estimate once ran 2.3 of 10 minutes)."""
+
+    def __init__(self, config: TrainConfig):
+        self.active = config.samples <= 0
+        self.minutes = config.minutes
+        self.mark: tuple[float, int] | None = None  # (time, samples) the speed is measured from
+        self.probe_s = min(20.0, max(0.5, config.minutes * 6.0))  # at most a tenth of the budget
+        self.reestimate_s = max(self.probe_s, min(60.0, config.minutes * 6.0))
+
+    def update(self, progress: Progress, now: float, batch: int) -> bool:
+        """Re-estimate ``progress.total_samples`` when due; True when it changed."""
+        if not self.active:
+            return False
+        if self.mark is None:
+            if progress.step >= 5:
+                self.mark = (now, progress.samples)
+            return False
+        if now - self.mark[0] < (self.probe_s if progress.total_samples <= 0 else self.reestimate_s):
+            return False
+        rate = (progress.samples - self.mark[1]) / (now - self.mark[0])
+        steps_left = max(1, int(rate * (self.minutes * 60 - progress.wall_s)) // batch)
+        progress.total_samples = progress.samples + steps_left * batch
+        self.mark = (now, progress.samples)
+        return True
+
+
+def log_row(progress: Progress, losses: list[float], lr: float, val: float | None) -> dict:
+    return {"step": progress.step, "samples": progress.samples, "wall_s": round(progress.wall_s, 1),
+            "loss": float(np.mean(losses)), "lr": lr, "val_psnr": val}
+
+
 def train(
     config: TrainConfig,
+    *,
     resume: bool = False,
     max_steps: int | None = None,
     progress: bool = True,
@@ -313,208 +512,82 @@ def train(
     On --resume the run's saved settings win over ``config``, except ``where`` it runs: any of
     WHERE_FIELDS given in ``where`` (say, a CPU run moved to a GPU, or given more threads).
     """
-    if config.recipe not in RECIPES:
-        raise TrainingError(f"unknown recipe {config.recipe!r}; choose from {', '.join(RECIPES)}")
+    # --- settings, machine and starting point: everything that can fail, before the data ---
+    config, state = settle_config(config, resume, where)
+    check_settings(config, resumed=state is not None)
     run_dir = Path(config.out)
     checkpoint_path = run_dir / CHECKPOINT
-    state = load_checkpoint(checkpoint_path, missing="no checkpoint to resume at") if resume else None
-    if state is not None:
-        config = TrainConfig(**state["config"])  # the run's own settings win over new flags
-        config.out = str(run_dir)  # ...except where it lives: a run folder can be moved
-        for name, value in (where or {}).items():
-            if name not in WHERE_FIELDS:
-                raise TrainingError(f"{name} cannot change when resuming a run")
-            setattr(config, name, value)
-    elif checkpoint_path.exists():
-        raise TrainingError(f"{run_dir} already holds a run; pass --resume or choose another --out")
-    if not config.train_dirs:
-        raise TrainingError("give at least one --train-dir")
-    if config.samples <= 0 and config.minutes <= 0:
-        raise TrainingError("give a budget: --samples N or --minutes M")
-    if config.patch <= 2 * config.shrink:  # valid convolutions must leave at least one pixel
-        raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: "
-                            f"it needs at least {2 * config.shrink + 1}")
-    if config.val_dir and not Path(config.val_dir).is_dir():
-        if state is None:
-            raise TrainingError(f"validation folder not found: {config.val_dir}")
-        # A resumed run may have moved away from its data: validation only watches, so go on.
-        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation")
     run_dir.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = torch.device(config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
+    device = prepare_device(config)
+    init_state = load_init(config.init, config.scale, config.channels) if state is None and config.init else None
 
-    # read --init before the (possibly minutes-long) sub-image extraction, so a bad path fails at once
-    init_state = None
-    if state is None and config.init:
-        init_state = load_init(config.init, config.scale, config.channels)
-
-    # --- data: cached sub-image pairs; the fingerprint ties checkpoints to their data ---
-    inputs, targets, data_key = load_subimages(
-        config.train_dirs, config.scale, config.channels, config.patch, config.stride
-    )
-    inputs, targets = np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
-    count = len(inputs)
-    if state is not None and state["data_fingerprint"] != data_key:
-        raise TrainingError("the training data changed since this run started; cannot resume")
-    # On a GPU the whole set (~1.4 GB at x3) lives on the card: a host gather and copy per step
-    # would cost more than the step itself. The batches are the same either way.
-    on_card = None
-    if device.type == "cuda":
-        on_card = (torch.from_numpy(np.array(inputs)).to(device), torch.from_numpy(np.array(targets)).to(device))
-
-    def gather(picked: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        if on_card is None:
-            return torch.from_numpy(inputs[picked]), torch.from_numpy(targets[picked])
-        index = torch.from_numpy(picked).to(device)
-        return on_card[0][index], on_card[1][index]
-
-    crop = config.shrink  # valid convolutions: the loss sees the centre only
-
-    # --- model and optimiser ---
-    torch.manual_seed(config.seed)
-    random.seed(config.seed)
-    model = build_model(config)
-    if config.recipe == "paper":
-        model.paper_init()
-    if config.identity_init:
-        model.identity_init()
-    if init_state is not None:
-        start_from(model, config, init_state, inputs)
-    # channels-last runs the convolutions ~15% (9-5-5) to ~35% (9-1-5) faster on this CPU;
-    # it is only a memory layout, so checkpoints and results are unchanged.
-    layout = torch.channels_last
-    model.to(device, memory_format=layout)
+    # --- data, model, optimiser ---
+    data = load_data(config, device, state)
+    model = initial_model(config, device, init_state, data.inputs)
     optimizer = build_optimizer(config, model)
     base_lrs = [group["lr"] for group in optimizer.param_groups]
-    step, samples_done, wall_s, log_rows = 0, 0, 0.0, []
-    total_samples = config.samples
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, samples_done = state["step"], state["samples"]
-        wall_s, total_samples, log_rows = state["wall_s"], state["total_samples"], state["log"]
-        torch.set_rng_state(state["torch_rng"])
-        random.setstate(state["python_rng"])
-
+    done = Progress(total_samples=config.samples) if state is None else Progress.restore(state, model, optimizer)
     pairs = validation_pairs(config)
 
-    def snapshot() -> dict:
-        return {
-            "format": "srcnn-cli checkpoint 1",
-            "config": config.to_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "samples": samples_done,
-            "total_samples": total_samples,
-            "wall_s": wall_s,
-            "log": log_rows,
-            "torch_rng": torch.get_rng_state(),
-            "python_rng": random.getstate(),
-            "data_fingerprint": data_key,
-            "data": {"dirs": config.train_dirs, "subimages": count},
-            "cpu": cpu_name(),
-            "accelerator": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-            "torch": torch.__version__,
-        }
-
-    started = time.monotonic() - wall_s
-    last_eval = last_save = time.monotonic()
-    by_time = config.samples <= 0  # --minutes: the sample budget follows the measured speed
-    rate_mark: tuple[float, int] | None = None  # (time, samples) the speed is measured from
-    probe_seconds = min(20.0, max(0.5, config.minutes * 6.0))  # at most a tenth of the budget
-    reestimate_s = max(probe_seconds, min(60.0, config.minutes * 6.0))
-    perm_cache: dict = {}
+    # --- the loop: steps, the budget, the log and validation, checkpoints ---
+    budget = MinutesBudget(config)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total_samples or None, initial=samples_done, unit="img", smoothing=0.05)
+        bar = tqdm(total=done.total_samples or None, initial=done.samples, unit="img", smoothing=0.05)
+    started = time.monotonic() - done.wall_s
+    last_eval = last_save = time.monotonic()
+    perm_cache: dict = {}
     steps_this_call = 0
     running_loss = None  # smoothed, for the progress bar
     interval_losses: list[float] = []  # since the last log row, whose mean is logged
     interrupted = False
     try:
         with sigterm_interrupts():
-            while total_samples <= 0 or samples_done < total_samples:
+            while done.total_samples <= 0 or done.samples < done.total_samples:
                 if max_steps is not None and steps_this_call >= max_steps:
                     interrupted = True
                     break
-                picked = batch_indices(config.seed, step, config.batch, count, perm_cache)
-                picked.sort()  # sorted gathers are faster and the batch order does not matter
-                x, y = gather(picked)
-                if config.augmenting:
-                    x, y = augment(config.seed, step, x, y)
-                y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
-                x, y = x.to(device, memory_format=layout), y.to(device)
-
-                factor = lr_factor(config, samples_done, total_samples or 10**12)
-                for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base * factor
-                loss = loss_fn(config, model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-
-                step += 1
+                value, factor = train_step(config, model, optimizer, base_lrs, data, done, device, perm_cache)
                 steps_this_call += 1
-                samples_done += config.batch
-                value = float(loss.detach())
                 running_loss = value if running_loss is None else 0.98 * running_loss + 0.02 * value
                 interval_losses.append(value)
                 now = time.monotonic()
-                wall_s = now - started
-
-                # --minutes: after a short probe, turn the time left into a sample budget, so the
-                # schedule has an end; then re-estimate it from the recent rate every little while,
-                # because a shared machine's speed changes (a fixed estimate once ran 2.3 of 10 min).
-                if by_time:
-                    if rate_mark is None:
-                        if step >= 5:
-                            rate_mark = (now, samples_done)
-                    elif now - rate_mark[0] >= (probe_seconds if total_samples <= 0 else reestimate_s):
-                        rate = (samples_done - rate_mark[1]) / (now - rate_mark[0])
-                        remaining = config.minutes * 60 - wall_s
-                        steps_left = max(1, int(rate * remaining) // config.batch)
-                        total_samples = samples_done + steps_left * config.batch
-                        rate_mark = (now, samples_done)
-                        if bar is not None:
-                            bar.total = total_samples
+                done.wall_s = now - started
+                if budget.update(done, now, config.batch) and bar is not None:
+                    bar.total = done.total_samples
                 if bar is not None:
                     bar.update(config.batch)
                     bar.set_postfix(loss=f"{running_loss:.3g}")
 
                 due_eval = now - last_eval >= config.eval_every_s
-                finishing = total_samples > 0 and samples_done >= total_samples
-                if due_eval or finishing or step == 1:
+                finishing = done.total_samples > 0 and done.samples >= done.total_samples
+                if due_eval or finishing or done.step == 1:
                     val = validate(model, pairs, config.scale, config.channels) if (due_eval or finishing) else None
-                    log_rows.append(
-                        {"step": step, "samples": samples_done, "wall_s": round(wall_s, 1),
-                         "loss": float(np.mean(interval_losses)), "lr": base_lrs[0] * factor, "val_psnr": val}
-                    )
+                    done.log.append(log_row(done, interval_losses, base_lrs[0] * factor, val))
                     interval_losses = []
-                    write_log(run_dir, log_rows)
+                    write_log(run_dir, done.log)
                     if on_log is not None:
-                        on_log(dict(log_rows[-1], total_samples=total_samples))
+                        on_log(dict(done.log[-1], total_samples=done.total_samples))
                     last_eval = now if due_eval else last_eval
                     if bar is not None and val is not None:
                         bar.set_postfix(loss=f"{running_loss:.3g}", val_psnr=f"{val:.2f}")
                 if now - last_save >= config.checkpoint_every_s:
-                    save_checkpoint(checkpoint_path, snapshot())
+                    save_checkpoint(checkpoint_path, snapshot(config, model, optimizer, done, data, device))
                     last_save = now
     except KeyboardInterrupt:
         interrupted = True  # Ctrl-C: save what we have; --resume continues from here
     finally:
         if bar is not None:
             bar.close()
-        save_checkpoint(checkpoint_path, snapshot())
-    val = next((r["val_psnr"] for r in reversed(log_rows) if r["val_psnr"] is not None), None)
+        save_checkpoint(checkpoint_path, snapshot(config, model, optimizer, done, data, device))
+
+    # --- the end: the plot, the result ---
+    val = next((r["val_psnr"] for r in reversed(done.log) if r["val_psnr"] is not None), None)
     if not interrupted:
-        plot_run(run_dir, log_rows, config, pairs)
-    return TrainResult(run_dir, step, samples_done, wall_s, val, finished=not interrupted)
+        plot_run(run_dir, done.log, config, pairs)
+    return TrainResult(run_dir, done.step, done.samples, done.wall_s, val, finished=not interrupted)
 
 
 def write_log(run_dir: Path, rows: list[dict]) -> None:
