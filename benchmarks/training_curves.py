@@ -3,7 +3,8 @@
     python benchmarks/training_curves.py training/runs/955x3 training/runs/955x3_identity ... \
         --plot docs/training_x3.png
 
-Reads each run's record (``config.json``) and log (``log.csv``), as kept in training/runs. A run started with ``--init`` from another run in
+Reads each run's record (``config.json``) and log (``log.csv``), as kept in training/runs.
+A run started with ``--init`` from another run in
 the list continues that run's curve: its samples are counted on top of the source's, so a chain
 of runs reads as one budget. For every model (arch, scale, channels) with at least two finished
 runs, the last two end-of-schedule points give the gain per tenfold samples, and from it the

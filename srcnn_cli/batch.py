@@ -20,7 +20,14 @@ from typing import Callable
 from .errors import SrcnnError
 from .files import NAME_MAX, input_problem, is_partial, list_images, real_path, remove_stale_partials, shown
 from .imageio import (
-    DEFAULT_MAX_PIXELS, EXTENSIONS, FORMATS, check_encodable, decode_image, encode_image, format_for, read_image,
+    DEFAULT_MAX_PIXELS,
+    EXTENSIONS,
+    FORMATS,
+    check_encodable,
+    decode_image,
+    encode_image,
+    format_for,
+    read_image,
     write_image,
 )
 
@@ -156,10 +163,11 @@ def plan_jobs(
     sources = list(first_naming.values())
 
     # one input (found or missing: a missing one is reported as such, not as a usage error)
-    single_file_out = (
+    single_target = out_path if (
         out_path is not None and len(sources) + len(missing) == 1 and not named_folder
         and not out_path.is_dir() and out_path.suffix != ""
-    )
+    ) else None
+    single_file_out = single_target is not None
     if not single_file_out:
         # a rerun into the folder of its inputs must not upscale the last run's results again
         own = _own_outputs(sources, suffix, out_path, recursive)
@@ -171,11 +179,11 @@ def plan_jobs(
             else:
                 kept.append((source, root))
         sources = kept
-    if single_file_out and fmt and out_path.suffix.lower().lstrip(".") in FORMATS:
-        named, asked = FORMATS[out_path.suffix.lower().lstrip(".")], format_for(out_path, fmt)
+    if single_target is not None and fmt and single_target.suffix.lower().lstrip(".") in FORMATS:
+        named, asked = FORMATS[single_target.suffix.lower().lstrip(".")], format_for(single_target, fmt)
         if named != asked:  # a JPEG called .png would mislead every program that opens it
-            raise BatchUsageError(f"-f {fmt} does not match {shown(out_path.name)}: drop -f or name the file "
-                                  f"{shown(out_path.stem + EXTENSIONS[asked])}")
+            raise BatchUsageError(f"-f {fmt} does not match {shown(single_target.name)}: drop -f or name the "
+                                  f"file {shown(single_target.stem + EXTENSIONS[asked])}")
     if out_path is None and named_folder:
         raise BatchUsageError("a folder input needs an output folder: add -o OUT_DIR")
     if out_path is not None and not single_file_out:
@@ -187,8 +195,8 @@ def plan_jobs(
     seen: dict[Path, tuple[Path, Path | None]] = {}
     folders: dict[Path, None] = {}
     for source, root in sources:
-        if single_file_out:
-            target = out_path
+        if single_target is not None:
+            target = single_target
         else:
             target = _target_folder(source, root, out_path, recursive) / output_name(source, suffix, fmt)
         if real_path(target) == real_path(source):

@@ -168,7 +168,7 @@ def bench(
     device: str = "auto",
     repeat: int = 5,
     threads: int = 0,
-    data_dir: str | None | bool = None,
+    data_dir: str | bool | None = None,
     on_model: Callable[[str], None] | None = None,
 ) -> BenchReport:
     """Time each model; ``data_dir=False`` skips the Set14 PSNR column; ``on_model`` hears of

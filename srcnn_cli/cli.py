@@ -22,8 +22,18 @@ import click
 
 from . import __version__
 from .cli_options import (
-    DEFAULT_MAX_PIXELS, FORMAT_CHOICES, device_options, examples, implied_scales, model_option, one_scale,
-    quiet_option, resolve_device, scale_option, threads_option, tile_option,
+    DEFAULT_MAX_PIXELS,
+    FORMAT_CHOICES,
+    device_options,
+    examples,
+    implied_scales,
+    model_option,
+    one_scale,
+    quiet_option,
+    resolve_device,
+    scale_option,
+    threads_option,
+    tile_option,
 )
 from .errors import SrcnnError
 
@@ -134,12 +144,14 @@ def cli():
 @click.option("-o", "--output", help="Output file (one input) or folder; - for standard output.")
 @scale_option()
 @model_option()
-@click.option("--channels", type=click.Choice(["y", "rgb"]), help="y: network on luma (default); rgb: a 3-channel model.")
+@click.option("--channels", type=click.Choice(["y", "rgb"]),
+              help="y: network on luma (default); rgb: a 3-channel model.")
 @device_options
 @tile_option
 @click.option("-r", "--recursive", is_flag=True, help="Walk folders recursively and mirror the tree.")
 @click.option("--suffix", help="Appended to output names (default _xSCALE).")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="Output format (default: from the name).")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES),
+              help="Output format (default: from the name).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WEBP quality (default 95).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
@@ -296,7 +308,7 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
         raise click.ClickException(f"{name}: {exc}") from None
     for note in notes:
         _echo_err(f"Warning: {name}: {note}")
-    if stdout is not None:
+    if stdout is not None:  # (to_stdout)
         try:
             stdout.write(encoded)
             stdout.flush()
@@ -304,11 +316,15 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
             # the reader went away; keep Python from complaining again when it flushes at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.ClickException("standard output was closed before the image was written") from None
-    else:
+    elif target is not None:
         with _writing(target):
             write_atomic(target, encoded)
     if not quiet:
         _echo_err(f"{name} -> {'<stdout>' if target is None else shown(target)} ({time.monotonic() - started:.1f} s)")
+
+
+def _tick(bar) -> None:
+    bar.update(1)
 
 
 def _echo_err(message: str) -> None:
@@ -414,7 +430,7 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
     results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
                        device=device, threads=threads, save_dir=save_images,
-                       on_image=(lambda name: bar.update(1)) if bar is not None else None)
+                       on_image=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()
     to_stdout_json = json_path == "-"
@@ -455,13 +471,15 @@ def format_result(result, per_image: bool = False) -> str:
     lines = [
         f"{result.dataset} x{result.scale}  ({result.images} images, luma: {result.luma}, model: {result.model})",
         f"  {'':<10} {'PSNR dB':>8} {'SSIM':>7} {paper_label(result):>14}",
-        f"  {'bicubic':<10} {_num(result.bicubic_psnr):>8} {_num(result.bicubic_ssim, 4):>7} {_num(result.paper_bicubic_psnr):>14}",
+        f"  {'bicubic':<10} {_num(result.bicubic_psnr):>8} {_num(result.bicubic_ssim, 4):>7} "
+        f"{_num(result.paper_bicubic_psnr):>14}",
         f"  {'model':<10} {_num(result.psnr):>8} {_num(result.ssim, 4):>7} {_num(result.paper_psnr):>14}",
     ]
     if per_image:
         lines.append(f"  {'image':<14} {'PSNR':>7} {'SSIM':>7} {'bic PSNR':>9} {'bic SSIM':>9}")
         for row in result.per_image:
-            lines.append(f"  {row.name:<14} {row.psnr:>7.2f} {row.ssim:>7.4f} {row.bicubic_psnr:>9.2f} {row.bicubic_ssim:>9.4f}")
+            lines.append(f"  {row.name:<14} {row.psnr:>7.2f} {row.ssim:>7.4f} {row.bicubic_psnr:>9.2f} "
+                         f"{row.bicubic_ssim:>9.4f}")
     return "\n".join(lines)
 
 
@@ -495,8 +513,10 @@ def _need_torch():
 @click.option("--channels", type=click.Choice(["y", "rgb"]), default="y", show_default=True)
 @click.option("--n1", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--n2", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--train-dir", "train_dirs", multiple=True, type=click.Path(file_okay=False), help="Folder of training images (repeatable).")
-@click.option("--val-dir", type=click.Path(file_okay=False), help="Folder watched for progress (never used to pick weights).")
+@click.option("--train-dir", "train_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Folder of training images (repeatable).")
+@click.option("--val-dir", type=click.Path(file_okay=False),
+              help="Folder watched for progress (never used to pick weights).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, log, plot).")
 @click.option("--recipe", type=click.Choice(["paper", "fast"]), default="fast", show_default=True)
 @click.option("--samples", type=click.IntRange(min=1), help="Budget in back-propagated sub-images.")
@@ -571,7 +591,8 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
     if export:
         from .train.export import export_run
 
-        info, path = export_run(out, weights_dir=weights_dir, data_dir=data_dir, command=" ".join(["srcnn"] + sys.argv[1:]))
+        command = " ".join(["srcnn", *sys.argv[1:]])
+        info, path = export_run(out, weights_dir=weights_dir, data_dir=data_dir, command=command)
         click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
@@ -655,7 +676,8 @@ def bench(model, scales, size, device, gpu, repeat, threads, data_dir, no_psnr, 
 
         bar = tqdm(total=len(models), unit="model", desc="bench", file=sys.stderr)
     report = run_bench(models, scale=scale, size=(width, height), device=device, repeat=repeat, threads=threads,
-                       data_dir=False if no_psnr else data_dir, on_model=(lambda name: bar.update(1)) if bar is not None else None)
+                       data_dir=False if no_psnr else data_dir,
+                       on_model=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()
     if json_path != "-":

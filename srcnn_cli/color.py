@@ -12,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "GRAY_WEIGHTS",
     "YCBCR_MATRIX",
     "YCBCR_OFFSET",
-    "GRAY_WEIGHTS",
-    "rgb2ycbcr",
-    "ycbcr2rgb",
-    "rgb2ycbcr_uint8",
-    "rgb2y_uint8",
     "rgb2gray_uint8",
+    "rgb2y_uint8",
+    "rgb2ycbcr",
+    "rgb2ycbcr_uint8",
+    "ycbcr2rgb",
 ]
 
 # MATLAB's origT and origOffset, for RGB in [0, 1] mapped to YCbCr in [0, 255].

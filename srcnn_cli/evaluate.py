@@ -13,12 +13,12 @@ from typing import Callable
 
 import numpy as np
 
+from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import DatasetNotFound, SrcnnError
 from .files import list_images
 from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, paper_psnr
-from .color import rgb2ycbcr, ycbcr2rgb
 from .protocol import modcrop, model_pair, score
 from .resize import imresize
 
@@ -78,9 +78,9 @@ def dataset_images(folder: Path) -> list[Path]:
 class ImageScore:
     name: str
     psnr: float
-    ssim: float
+    ssim: float | None
     bicubic_psnr: float
-    bicubic_ssim: float
+    bicubic_ssim: float | None
 
 
 @dataclass

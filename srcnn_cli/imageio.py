@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .limits import DEFAULT_MAX_PIXELS
 from .errors import UnsupportedImage
 from .files import read_regular_file, write_atomic
+from .limits import DEFAULT_MAX_PIXELS
 
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF", "bmp": "BMP"}
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
@@ -342,7 +342,7 @@ def _decode_tiff_with_opencv(data: bytes, max_pixels: int | None) -> Decoded:
         raise UnsupportedImage("corrupt or unsupported TIFF file (its header cannot be read)")
     _check_size(*size, max_pixels)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels is None or pixels.ndim not in (2, 3) or pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4):
+    if pixels is None or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4)):
         raise UnsupportedImage("corrupt or unsupported TIFF file")
     notes: list[str] = []
     if pixels.ndim == 3:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Literal
 
 import numpy as np
 
@@ -20,6 +21,10 @@ _NUMERIC_CLASSES = set(range(6, 16))  # mxDOUBLE_CLASS .. mxUINT64_CLASS
 
 class MatFileError(ValueError):
     pass
+
+
+def _order(endian: str) -> Literal["<", ">"]:
+    return "<" if endian == "<" else ">"
 
 
 def _elements(buffer: bytes, endian: str):
@@ -48,14 +53,14 @@ def _matrix(payload: bytes, endian: str) -> tuple[str, np.ndarray | None]:
         raise MatFileError("malformed matrix element")
     flags = struct.unpack_from(endian + "I", parts[0][1])[0]
     mx_class = flags & 0xFF
-    dims = np.frombuffer(parts[1][1], dtype=np.dtype(np.int32).newbyteorder(endian))
+    dims = np.frombuffer(parts[1][1], dtype=np.dtype(np.int32).newbyteorder(_order(endian)))
     name = parts[2][1].decode("latin-1")
     if mx_class not in _NUMERIC_CLASSES or flags & 0x0800 or len(parts) < 4:
         return name, None  # not a real numeric array: skipped
     kind, data = parts[3]
     if kind not in _MI_TYPES:
         raise MatFileError(f"{name}: unsupported storage type {kind}")
-    item = np.dtype(_MI_TYPES[kind]).newbyteorder(endian)
+    item = np.dtype(_MI_TYPES[kind]).newbyteorder(_order(endian))
     shape = tuple(int(d) for d in dims)
     if len(data) % item.itemsize or any(d < 0 for d in shape) or len(data) // item.itemsize != np.prod(shape):
         raise MatFileError(f"{name}: {len(data)} bytes of data do not fill a {'x'.join(map(str, shape))} matrix")

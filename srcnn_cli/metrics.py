@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["shave", "psnr", "ssim", "quantize_uint8"]
+__all__ = ["psnr", "quantize_uint8", "shave", "ssim"]
 
 
 def quantize_uint8(values: np.ndarray) -> np.ndarray:

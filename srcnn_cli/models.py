@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -197,7 +198,7 @@ def mat_layers(variables: dict[str, np.ndarray]) -> list[Layer]:
         raise ModelError("not an SRCNN weight file: conv1 and conv3 weights must be matrices and conv2 "
                          f"weights a 3-D array (got {w1.ndim}, {w2.ndim} and {w3.ndim} dimensions)")
     n1, n2 = w1.shape[1], w2.shape[2]
-    f1, f2, f3 = (int(round(np.sqrt(side))) for side in (w1.shape[0], w2.shape[1], w3.shape[1]))
+    f1, f2, f3 = (math.isqrt(side) for side in (w1.shape[0], w2.shape[1], w3.shape[1]))
     if f1 * f1 != w1.shape[0] or f2 * f2 != w2.shape[1] or f3 * f3 != w3.shape[1] or 0 in (f1, f2, f3, n1, n2):
         raise ModelError("SRCNN weight file has non-square filters")
     expected = {"weights_conv2": ((n1, f2 * f2, n2), w2.shape), "weights_conv3": ((n2, f3 * f3), w3.shape),

@@ -23,7 +23,7 @@ from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import resize_axis
 from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
 
-__all__ = ["Upscaler", "upscale_array", "bicubic_window"]
+__all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
 _MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -142,7 +142,7 @@ class Upscaler:
             raise ModelError(f"channels must be 'y' or 'rgb', got {channels!r}")
         self.scale = int(scale)
         self.tile = tile
-        loaded: LoadedModel = resolve_model(model, self.scale, CHANNEL_NAMES.get(channels or "y"))
+        loaded: LoadedModel = resolve_model(model, self.scale, CHANNEL_NAMES[channels or "y"])
         self.model = loaded
         self.session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
         got = self.session.contract.channels

@@ -23,8 +23,17 @@ from .metrics import psnr, quantize_uint8, shave, ssim
 from .resize import imresize
 
 __all__ = [
-    "LUMAS", "luminance_uint8", "modcrop", "degrade", "EvalPair", "make_pair", "model_pair",
-    "as_rgb", "Score", "score", "scored_view",
+    "LUMAS",
+    "EvalPair",
+    "Score",
+    "as_rgb",
+    "degrade",
+    "luminance_uint8",
+    "make_pair",
+    "modcrop",
+    "model_pair",
+    "score",
+    "scored_view",
 ]
 
 LUMAS = ("ycbcr", "gray")

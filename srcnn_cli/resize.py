@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["cubic", "axis_weights", "resize_axis", "imresize", "output_length"]
+__all__ = ["axis_weights", "cubic", "imresize", "output_length", "resize_axis"]
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -41,7 +41,7 @@ def output_length(in_length: int, scale: float) -> int:
     nearest = round(exact)
     if abs(exact - nearest) < 1e-9 * max(1.0, exact):
         return int(nearest)
-    return int(math.ceil(exact))
+    return math.ceil(exact)
 
 
 @lru_cache(maxsize=64)
@@ -63,7 +63,7 @@ def axis_weights(in_length: int, out_length: int, scale: float, antialias: bool 
     x = np.arange(1, out_length + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)  # position of each output centre in input coords
     left = np.floor(u - kernel_width / 2.0)
-    taps = int(math.ceil(kernel_width)) + 2
+    taps = math.ceil(kernel_width) + 2
     indices = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]
     distance = u[:, None] - indices
     weights = scale * cubic(scale * distance) if shrinking else cubic(distance)

@@ -7,10 +7,12 @@ at least the receptive-field radius, so the result equals an untiled run.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -44,10 +46,8 @@ def _preload_cuda_libraries(ort) -> None:
     if _PRELOADED or not hasattr(ort, "preload_dlls"):
         return
     _PRELOADED.append(True)
-    try:
+    with contextlib.suppress(Exception):  # a system CUDA install is found by the loader as usual
         ort.preload_dlls()
-    except Exception:  # a system CUDA install is found by the loader as usual
-        pass
 
 
 def parse_device(device: str) -> tuple[str, int]:

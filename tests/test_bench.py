@@ -13,7 +13,9 @@ JSON_KEYS = {"model", "scale", "ms_median", "ms_best", "mpix_per_s", "gflops", "
 
 
 def test_multiply_adds_match_the_papers_parameter_counts():
-    count = lambda arch, c=1: multiply_adds_per_pixel({"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32", "srcnn.channels": str(c)})
+    def count(arch, c=1):
+        return multiply_adds_per_pixel({"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32", "srcnn.channels": str(c)})
+
     assert count("9-1-5") == 8032 and count("9-3-5") == 24416 and count("9-5-5") == 57184
     assert multiply_adds_per_pixel({}) is None
 

@@ -49,8 +49,21 @@ def test_border_error(tmp_path, identity_model):
 
 
 def test_training_curves(tmp_path):
-    runs = [str(ROOT / "training" / "runs" / name) for name in ("955x3_identity", "955x3_chain1")]
-    output = run_script("training_curves.py", *runs, "--plot", str(tmp_path / "c.png"))
+    """Two runs of a chain, as training/runs keeps them (config.json, log.csv)."""
+    import json
+
+    for name, init, samples, psnr in (("first", None, 800_000, 32.5), ("second", "runs/first/checkpoint.pt",
+                                                                        3_200_000, 32.7)):
+        run = tmp_path / name
+        run.mkdir()
+        config = {"arch": "9-5-5", "scale": 3, "channels": 1, "init": init, "identity_init": init is None}
+        record = {"config": config, "samples": samples, "total_samples": samples, "steps": samples // 128,
+                  "wall_minutes": 60.0}
+        (run / "config.json").write_text(json.dumps(record))
+        (run / "log.csv").write_text("step,samples,wall_s,loss,lr,val_psnr\n"
+                                     f"1,128,1.0,0.01,0.001,\n{samples // 128},{samples},3600,0.001,0.0,{psnr}\n")
+    output = run_script("training_curves.py", str(tmp_path / "first"), str(tmp_path / "second"),
+                        "--plot", str(tmp_path / "c.png"))
     assert "9-5-5 x3" in output and (tmp_path / "c.png").stat().st_size > 1000
 
 

@@ -4,7 +4,7 @@ from PIL import Image
 
 pytest.importorskip("matplotlib")
 
-from srcnn_cli.charts import Figure, Series, _count, render  # noqa: E402
+from srcnn_cli.charts import Figure, Series, _count, render
 
 
 def test_sample_counts_read_as_words():

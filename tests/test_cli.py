@@ -286,7 +286,7 @@ def test_user_models_are_listed_and_used_beside_the_bundled(runner, bundled_weig
     monkeypatch.setenv("SRCNN_MODELS", str(user))
     lines = runner.invoke(cli, ["models"]).output.splitlines()
     assert lines[-1] == "sharp                  user     9-5-5     x3   1     yes    31.00"
-    from srcnn_cli.models import find_bundled, all_models, resolve_model
+    from srcnn_cli.models import all_models, find_bundled, resolve_model
 
     assert find_bundled(None, 3, 1, all_models()).name == "9-5-5_x3"  # defaults stay bundled
     assert resolve_model("sharp", 3).info.origin == "user"

@@ -6,8 +6,15 @@ import sys
 import pytest
 
 from srcnn_cli.files import (
-    NAME_MAX, PARTIAL_SUFFIX, atomic_output, input_problem, list_images, partial_name, remove_stale_partials,
-    shown, write_atomic,
+    NAME_MAX,
+    PARTIAL_SUFFIX,
+    atomic_output,
+    input_problem,
+    list_images,
+    partial_name,
+    remove_stale_partials,
+    shown,
+    write_atomic,
 )
 
 
@@ -67,10 +74,9 @@ def test_temporary_names_are_unique_hidden_and_fit_the_name_limit(tmp_path):
 
 
 def test_failed_write_leaves_no_temporary(tmp_path):
-    with pytest.raises(RuntimeError):
-        with atomic_output(tmp_path / "a.bin") as handle:
-            handle.write(b"half")
-            raise RuntimeError("disk full, say")
+    with pytest.raises(RuntimeError), atomic_output(tmp_path / "a.bin") as handle:
+        handle.write(b"half")
+        raise RuntimeError("disk full, say")
     assert list(tmp_path.iterdir()) == []
 
 

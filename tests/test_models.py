@@ -8,7 +8,15 @@ import pytest
 
 from srcnn_cli.errors import ModelError
 from srcnn_cli.matfile import MatFileError, load_mat
-from srcnn_cli.models import PSNR_OVER_Y, PSNR_OVER_YCBCR, find_bundled, load_manifest, mat_layers, mat_to_onnx_bytes, resolve_model
+from srcnn_cli.models import (
+    PSNR_OVER_Y,
+    PSNR_OVER_YCBCR,
+    find_bundled,
+    load_manifest,
+    mat_layers,
+    mat_to_onnx_bytes,
+    resolve_model,
+)
 from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
 from srcnn_cli.runtime import Session
 

@@ -80,6 +80,6 @@ def test_dtype_and_shape():
 
 
 def test_weights_cache_is_read_only():
-    indices, weights = axis_weights(5, 10, 2.0)
+    _, weights = axis_weights(5, 10, 2.0)
     with pytest.raises(ValueError):
         weights[0, 0] = 1.0

@@ -12,7 +12,15 @@ from pathlib import Path
 from ..errors import SrcnnError, TrainingError
 from ..files import write_atomic
 from ..models import (
-    MANIFEST, MANIFEST_FORMAT, PSNR_OVER_Y, PSNR_OVER_YCBCR, ModelInfo, load_manifest, model_name, sha256_file, user_models_dir,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    PSNR_OVER_Y,
+    PSNR_OVER_YCBCR,
+    ModelInfo,
+    load_manifest,
+    model_name,
+    sha256_file,
+    user_models_dir,
 )
 from ..onnxmodel import Layer, srcnn_onnx_bytes
 from .config import TrainConfig

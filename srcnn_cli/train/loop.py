@@ -81,7 +81,7 @@ def load_init(spec: str, scale: int, channels: int) -> dict:
     from ..models import looks_like_path, resolve_model
 
     path = Path(spec).expanduser()
-    if path.suffix.lower() == ".pt" or path.is_file() and path.suffix.lower() != ".onnx":
+    if path.suffix.lower() == ".pt" or (path.is_file() and path.suffix.lower() != ".onnx"):
         return load_checkpoint(path, missing="--init checkpoint not found:")
     if looks_like_path(spec) and not path.is_file():
         raise TrainingError(f"--init model not found: {spec}")
@@ -219,7 +219,7 @@ def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | 
     """(bicubic, paper) PSNR on the validation set, for the convergence plot."""
     from ..paper import FILTER_SIZES_SET5_X3, paper_psnr
 
-    if not pairs:
+    if not pairs or not config.val_dir:
         return None, None
     bicubic = float(np.mean([score(p.ground_truth, p.bicubic, config.scale, False).psnr for p in pairs]))
     paper = None
@@ -240,7 +240,7 @@ def plot_run(run_dir: Path, log_rows: list[dict], config: TrainConfig, pairs=Non
 
         _pyplot()
     except SrcnnError as exc:
-        warnings.warn(f"no convergence.png: {exc}")
+        warnings.warn(f"no convergence.png: {exc}", stacklevel=2)
         return None
     pairs = validation_pairs(config) if pairs is None else pairs
     bicubic, paper = reference_levels(config, pairs)
@@ -331,7 +331,8 @@ def check_settings(config: TrainConfig, resumed: bool) -> None:
         if not resumed:
             raise TrainingError(f"validation folder not found: {config.val_dir}")
         # A resumed run may have moved away from its data: validation only watches, so go on.
-        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation")
+        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation",
+                      stacklevel=2)
 
 
 def prepare_device(config: TrainConfig) -> torch.device:
@@ -407,7 +408,7 @@ class Progress:
     log: list = field(default_factory=list)
 
     @classmethod
-    def restore(cls, state: dict, model: SRCNN, optimizer: torch.optim.Optimizer) -> "Progress":
+    def restore(cls, state: dict, model: SRCNN, optimizer: torch.optim.Optimizer) -> Progress:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])

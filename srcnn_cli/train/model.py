@@ -32,7 +32,7 @@ class SRCNN(nn.Module):
         """The paper's initialisation: weights N(0, 0.001^2), biases 0."""
         for conv in (self.conv1, self.conv2, self.conv3):
             nn.init.normal_(conv.weight, mean=0.0, std=1e-3)
-            nn.init.zeros_(conv.bias)
+            conv.bias.data.zero_()
 
     @torch.no_grad()
     def identity_init(self) -> None:
