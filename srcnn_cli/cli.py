@@ -623,6 +623,62 @@ def export(run_dir, name, weights_dir, data_dir, eval_sets, train_command):
     click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
+# --- compare -----------------------------------------------------------------------------------
+def _crop(ctx, param, text: str | None) -> tuple[int, int, int, int] | None:
+    """Click callback: "X,Y,W,H" -> a region in output pixels."""
+    if text is None:
+        return None
+    try:
+        x, y, width, height = (int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not X,Y,WIDTH,HEIGHT") from None
+    return x, y, width, height
+
+
+@cli.command(epilog=examples(
+    "srcnn compare photo.png -o sheet.png                  # bicubic, each x3 model, the original",
+    "srcnn compare photo.png -s 2 -m 9-5-5 --crop 100,80,64,64 -o sheet.png",
+    "srcnn compare small.png --low-res -o sheet.png        # no ground truth: no PSNR",
+))
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The sheet (PNG) to write.")
+@scale_option()
+@click.option("-m", "--model", "model", help="Models, comma-separated (default: every bundled Y model at the scale).")
+@click.option("--crop", callback=_crop,
+              help="The region X,Y,WIDTH,HEIGHT in output pixels (default: the most detailed).")
+@click.option("--size", type=click.IntRange(min=8), default=64, show_default=True,
+              help="Side of the region picked when --crop is not given.")
+@click.option("--zoom", type=click.IntRange(min=1), help="Nearest-neighbour zoom of the region (default: to 256 px).")
+@click.option("--low-res", is_flag=True, help="IMAGE is the low-resolution input, not a ground truth to downscale.")
+@device_options
+@threads_option
+@library_errors
+def compare(image, output, scales, model, crop, size, zoom, low_res, device, gpu, threads):
+    """Compare bicubic and models on one region of an image (the paper's Fig. 14)."""
+    from .compare import compare as run_compare
+    from .compare import render_sheet
+    from .files import shown
+    from .imageio import load_uint8
+    from .models import all_models
+
+    scale = one_scale(click.get_current_context(), scales, None)
+    device = resolve_device(device, gpu)
+    _prepare_output(output, "--output")
+    models = [m for m in (model or "").split(",") if m] or [
+        m.name for m in all_models() if m.origin == "bundled" and m.scale == scale and m.channels == 1]
+    try:
+        pixels = load_uint8(image)
+    except SrcnnError as exc:
+        raise click.ClickException(f"{shown(image)}: {exc}") from None
+    sheet = run_compare(pixels, scale=scale, models=models, name=Path(image).name, crop=crop, size=size,
+                        zoom=zoom, low_res=low_res, device=device, threads=threads)
+    with _writing(output):
+        render_sheet(sheet, output)
+    for panel in sheet.panels:
+        click.echo("  ".join(panel.caption()))
+    click.echo(f"wrote {output}")
+
+
 # --- bench -------------------------------------------------------------------------------------
 BENCH_MAX_PIXELS = 16_000_000  # the whole frame goes through at once: 9-5-5 needs ~0.5 KB a pixel
 
