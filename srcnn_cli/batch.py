@@ -57,6 +57,7 @@ class FileResult:
     message: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    how: str = ""  # which networks and resize made it, where that varies by image
 
 
 @dataclass
@@ -142,14 +143,14 @@ def plan_jobs(
     inputs: list[str],
     output: str | None,
     *,
-    scale: int,
+    scale: float,
     suffix: str | None = None,
     fmt: str | None = None,
     recursive: bool = False,
     overwrite: bool = False,
 ) -> Plan:
     """Resolve inputs and outputs; raises ``BatchUsageError`` for combinations that make no sense."""
-    suffix = f"_x{scale}" if suffix is None else suffix
+    suffix = f"_x{scale:g}" if suffix is None else suffix
     if any(sep and sep in suffix for sep in (os.sep, os.altsep)):
         raise BatchUsageError(f"--suffix {suffix!r} cannot hold a path separator: it ends a file name")
     out_path = Path(output).expanduser() if output else None
@@ -258,6 +259,7 @@ def run_batch(
     *,
     on_result: Callable[[FileResult], None] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
+    explain: Callable[[int, int], str] | None = None,
 ) -> list[FileResult]:
     """Upscale every job; a failure is recorded and the batch goes on.
 
@@ -275,7 +277,8 @@ def run_batch(
         notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
             job.target, pixels, fmt=options.fmt, quality=options.quality, icc_profile=decoded.icc_profile,
             exif=decoded.exif)
-        return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes)
+        how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
+        return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes, how=how)
 
     def finish(result: FileResult) -> None:
         results.append(result)

@@ -34,6 +34,7 @@ from .cli_options import (
     scale_option,
     threads_option,
     tile_option,
+    trained_scales,
 )
 from .errors import SrcnnError
 
@@ -137,12 +138,20 @@ def cli():
     "srcnn upscale shots/ -o big/ -r              # a folder tree, mirrored",
     "srcnn upscale 'scans/*.tif' -o big/ -f png   # a glob, written as PNG",
     "srcnn upscale -i in.png -o out.png -t 256 -g 0   # the ncnn / Real-ESRGAN spelling",
+    "srcnn upscale photo.png -s 2.5               # any factor: x3 network, then bicubic",
+    "srcnn upscale photo.png --width 1920         # a width; the height follows",
+    "srcnn upscale photo.png --width 1920 --height 1080 --fit cover",
     "cat a.png | srcnn upscale - > a_x3.png       # standard input to standard output",
 ))
 @click.argument("inputs", nargs=-1)
 @click.option("-i", "--input", "more_inputs", multiple=True, help="An input, like the arguments (repeatable).")
 @click.option("-o", "--output", help="Output file (one input) or folder; - for standard output.")
-@scale_option()
+@scale_option(any_factor=True)
+@click.option("--width", type=click.IntRange(min=1), help="Output width in pixels (instead of -s).")
+@click.option("--height", type=click.IntRange(min=1), help="Output height in pixels (instead of -s).")
+@click.option("--fit", type=click.Choice(["contain", "cover", "stretch"]), default="contain", show_default=True,
+              help="With --width and --height: fit inside, fill and crop, or stretch.")
+@click.option("--ensemble", is_flag=True, help="Average the network over 8 flips and rotations (8x slower).")
 @model_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]),
               help="y: network on luma (default); rgb: a 3-channel model.")
@@ -159,8 +168,8 @@ def cli():
 @threads_option
 @quiet_option
 @library_errors
-def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, tile, recursive, suffix, fmt, quality,
-            overwrite, max_pixels, threads, quiet):
+def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, channels, device, gpu, tile,
+            recursive, suffix, fmt, quality, overwrite, max_pixels, threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
     from .files import shown
@@ -169,10 +178,17 @@ def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, t
     inputs = list(inputs) + list(more_inputs)
     if not inputs:
         raise click.UsageError("name an input: a file, a folder, a glob, or - for standard input")
-    scale = one_scale(click.get_current_context(), scales, model)
+    ctx = click.get_current_context()
+    scale = one_scale(ctx, scales, model, any_factor=True)
+    by_size = width is not None or height is not None
+    if by_size and ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("-s and --width/--height both set the size: give one")
     device = resolve_device(device, gpu)
     # the model is resolved first: a mistyped -m is an error even when every output exists
-    upscaler = Upscaler(model=model, scale=scale, channels=channels, device=device, threads=threads, tile=tile)
+    upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
+                        threads=threads, tile=tile, ensemble=ensemble)
+    if suffix is None:
+        suffix = _size_suffix(scale, width, height)
     if "-" in inputs or output == "-":
         _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
                       upscaler)
@@ -227,13 +243,15 @@ def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, t
             for note in result.notes:
                 say(f"Warning: {shown(result.source)}: {note}")
             if not quiet:
-                say(f"{shown(result.source)} -> {shown(result.target)} ({result.seconds:.1f} s)")
+                how = f"{result.how}, " if result.how else ""
+                say(f"{shown(result.source)} -> {shown(result.target)} ({how}{result.seconds:.1f} s)")
         if bar is not None:
             bar.update(1)
 
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
     try:
-        run_batch(plan.jobs, upscaler.upscale, options, on_result=on_result, on_tile=on_tile)
+        run_batch(plan.jobs, upscaler.upscale, options, on_result=on_result, on_tile=on_tile,
+                  explain=upscaler.describe if upscaler.by_size else None)
     except (KeyboardInterrupt, Terminated) as exc:
         for progress in (tile_bar, bar):
             if progress is not None:
@@ -249,6 +267,15 @@ def upscale(inputs, more_inputs, output, scales, model, channels, device, gpu, t
         _echo_err(f"{done} upscaled, {len(plan.skipped)} skipped, {failed} failed")
     if failed:
         raise SystemExit(1)
+
+
+def _size_suffix(scale, width: int | None, height: int | None) -> str:
+    """The default output suffix: _x3, _x2.5, _w1920, _h1080, _1920x1080."""
+    if width and height:
+        return f"_{width}x{height}"
+    if width or height:
+        return f"_w{width}" if width else f"_h{height}"
+    return f"_x{scale:g}"
 
 
 def _standard_output():
@@ -408,16 +435,17 @@ def convert_mat(mat_file, output, scale):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write per-image rows as CSV.")
 @click.option("--save-images", type=click.Path(file_okay=False),
               help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.")
+@click.option("--ensemble", is_flag=True, help="Average the network over 8 flips and rotations (8x slower).")
 @device_options
 @threads_option
 @quiet_option
 @library_errors
 def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
-                 save_images, device, gpu, threads, quiet):
+                 save_images, ensemble, device, gpu, threads, quiet):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, evaluation_size, results_json
 
-    scales = implied_scales(click.get_current_context(), scales, model)
+    scales = trained_scales(implied_scales(click.get_current_context(), scales, model))
     device = resolve_device(device, gpu)
 
     _prepare_output(json_path, "--json")
@@ -429,7 +457,7 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         total = evaluation_size(list(datasets), scales, data_dir)
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
     results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
-                       device=device, threads=threads, save_dir=save_images,
+                       device=device, threads=threads, save_dir=save_images, ensemble=ensemble,
                        on_image=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()

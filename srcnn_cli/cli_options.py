@@ -18,29 +18,39 @@ FORMAT_CHOICES = ["png", "jpg", "jpeg", "webp", "tiff", "tif", "bmp"]
 _NAMED_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")
 
 
-def _scales(ctx, param, text: str) -> list[int]:
-    """"2,3,4" -> [2, 3, 4], each once, in the order given."""
+def _scales(ctx, param, text: str) -> list[float]:
+    """"2,3,4" -> [2, 3, 4], each once, in the order given; "2.5" -> [2.5] (whole numbers as int)."""
     try:
-        values = [int(part) for part in str(text).split(",") if part.strip()]
+        values = [float(part) for part in str(text).split(",") if part.strip()]
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a scale or a comma-separated list of scales") from None
-    if not values or any(v not in SCALES for v in values):
-        raise click.BadParameter("scales must be among 2, 3, 4")
-    return list(dict.fromkeys(values))
+    if not values or any(not (v > 1 and v < 1e4) for v in values):
+        raise click.BadParameter("a scale is a factor above 1, like 2, 3, 4 or 2.5")
+    return list(dict.fromkeys(int(v) if v.is_integer() else v for v in values))
 
 
-def scale_option(many: bool = False):
-    """``-s/--scale``: one scale, or with ``many`` a comma-separated list; 3 by default."""
+def scale_option(many: bool = False, any_factor: bool = False):
+    """``-s/--scale``: one factor, or with ``many`` a comma-separated list; 3 by default. Commands
+    that run one network as trained take 2, 3 or 4; ``upscale`` takes any factor above 1."""
+    kinds = "any factor above 1 (2.5, 6)" if any_factor else "2, 3 or 4"
     return click.option("-s", "--scale", "scales", default="3", show_default=True, callback=_scales,
-                        help="Upscaling factor" + (": 2, 3 or 4, or a list like 2,3,4." if many else ": 2, 3 or 4."))
+                        help=f"Upscaling factor: {kinds}" + (", or a list like 2,3,4." if many else "."))
 
 
-def one_scale(ctx: click.Context, scales: list[int], model: str | None) -> int:
+def trained_scales(scales: list) -> list[int]:
+    """Scales for a command that runs the networks as trained: 2, 3 or 4 only."""
+    if any(s not in SCALES for s in scales):
+        raise click.BadParameter("scales must be among 2, 3, 4 (srcnn upscale takes any factor)",
+                                 param_hint="'-s' / '--scale'")
+    return [int(s) for s in scales]
+
+
+def one_scale(ctx: click.Context, scales: list, model: str | None, any_factor: bool = False):
     """The scale of a command that takes one, after ``-m NAME_xS`` had its say."""
     scales = implied_scales(ctx, scales, model)
     if len(scales) != 1:
         raise click.BadParameter("this command takes one scale", param_hint="-s/--scale")
-    return scales[0]
+    return scales[0] if any_factor else trained_scales(scales)[0]
 
 
 def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> list[int]:
@@ -50,7 +60,7 @@ def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> 
         return scales
     named = int(match.group(1))
     given = ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE
-    if given and scales != [named]:
+    if given and list(scales) != [named]:
         raise click.UsageError(f"-m {model} is an x{named} model, but -s asks for "
                                f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}")
     return [named]

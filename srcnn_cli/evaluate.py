@@ -171,12 +171,16 @@ def colour_output(image: np.ndarray, output: np.ndarray, scale: int, channels: i
     return quantize_uint8(ycbcr2rgb(ycbcr))
 
 
-def session_runner(session) -> Callable[[np.ndarray], np.ndarray]:
-    """Adapt a runtime ``Session`` to ``evaluate_dataset``'s plane-in, plane-out callable."""
+def session_runner(session, ensemble: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """Adapt a runtime ``Session`` to ``evaluate_dataset``'s plane-in, plane-out callable;
+    ``ensemble``: the mean over the input's 8 flips and rotations."""
+    from .pipeline import dihedral_mean
+
+    network = dihedral_mean(session.run) if ensemble else session.run
 
     def run(plane: np.ndarray) -> np.ndarray:
         planes = plane[None] if plane.ndim == 2 else plane.transpose(2, 0, 1)
-        out = session.run(planes.astype(np.float32))
+        out = network(np.ascontiguousarray(planes, dtype=np.float32))
         return out[0] if plane.ndim == 2 else out.transpose(1, 2, 0)
 
     return run
@@ -199,6 +203,7 @@ def evaluate(
     threads: int = 0,
     save_dir: str | None = None,
     on_image: Callable[[str], None] | None = None,
+    ensemble: bool = False,
 ) -> list[DatasetResult]:
     """Evaluate a model spec on datasets at scales: the library function behind ``srcnn eval``."""
     from .models import CHANNEL_NAMES, resolve_model
@@ -215,7 +220,8 @@ def evaluate(
             label = name if name in NAMED else folder.name
             results.append(
                 evaluate_dataset(
-                    folder, label, scale, session_runner(session), loaded.source, luma,
+                    folder, label, scale, session_runner(session, ensemble),
+                    loaded.source + (" (ensemble)" if ensemble else ""), luma,
                     model_channels, Path(save_dir) if save_dir else None, on_image, arch,
                 )
             )

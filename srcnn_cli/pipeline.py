@@ -12,7 +12,9 @@ with bicubic chroma (Y mode) and alpha, and quantised into the output array.
 """
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,7 +22,7 @@ import numpy as np
 from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import ModelError, UnsupportedImage
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
-from .resize import resize_axis
+from .resize import output_length, resize_axis
 from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
@@ -55,16 +57,36 @@ def bicubic_window(planes: np.ndarray, scale: int, rows: tuple[int, int], cols: 
     return resize_axis(tall, 1, width * scale, float(scale), out_range=cols)
 
 
+def dihedral_mean(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Self-ensemble: ``run`` (C x H x W in, the same out) averaged over the 8 flips and
+    rotations of its input, each output turned back first. 8 times the work."""
+
+    def averaged(planes: np.ndarray) -> np.ndarray:
+        total = np.zeros(planes.shape, np.float64)
+        for turns in range(4):
+            for flip in (False, True):
+                view = np.rot90(planes, turns, axes=(1, 2))
+                view = view[:, :, ::-1] if flip else view
+                out = run(np.ascontiguousarray(view))
+                out = out[:, :, ::-1] if flip else out
+                total += np.rot90(out, -turns, axes=(1, 2))
+        return (total / 8).astype(np.float32)
+
+    return averaged
+
+
 def upscale_array(
     pixels: np.ndarray,
     scale: int,
     session: Session,
     tile: int | None = None,
     on_tile: Callable[[int, int], None] | None = None,
+    ensemble: bool = False,
 ) -> np.ndarray:
     """Upscale H x W (gray), H x W x 2 (gray + alpha), x 3 (RGB) or x 4 (RGBA) by ``scale``.
 
     Returns the same layout and dtype. Y or RGB mode follows the session's model channels.
+    ``ensemble``: each tile is the mean of the network over its 8 flips and rotations.
     """
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
@@ -101,7 +123,8 @@ def upscale_array(
     output = np.empty((out_h, out_w, bands), dtype=pixels.dtype)
     for t in iterate_tiles(plan_tiles(out_h, out_w, tile, halo), on_tile):
         window = bicubic_window(network_in, scale, (t.win_top, t.win_bottom), (t.win_left, t.win_right))
-        result = session.run(window.transpose(2, 0, 1)).transpose(1, 2, 0)[t.crop]
+        run = dihedral_mean(session.run) if ensemble else session.run
+        result = run(window.transpose(2, 0, 1)).transpose(1, 2, 0)[t.crop]
         rows, cols = (t.out_top, t.out_bottom), (t.out_left, t.out_right)
         if model_channels == 3:
             rgb = result if colour_bands == 3 else result.mean(axis=2, keepdims=True)
@@ -119,46 +142,208 @@ def upscale_array(
     return output[:, :, 0] if squeeze else output
 
 
+FITS = ("contain", "cover", "stretch")
+
+
+@dataclass(frozen=True)
+class SizePlan:
+    """How one image reaches its output size: network passes, then a bicubic resize, then a crop."""
+
+    passes: tuple[int, ...]  # network scales, in order (x4 repeated above x4)
+    size: tuple[int, int]  # (height, width) after the resize
+    crop: tuple[int, int, int, int] | None = None  # (top, left, height, width) for --fit cover
+
+    def describe(self, names: list[str]) -> str:
+        steps = " then ".join(names)
+        height, width = self.size
+        resized = "" if self.exact else f", then bicubic to {width}x{height}"
+        cropped = f", cropped to {self.crop[3]}x{self.crop[2]}" if self.crop else ""
+        return f"{steps}{resized}{cropped}"
+
+    @property
+    def exact(self) -> bool:
+        return self.size == self.network_size
+
+    network_size: tuple[int, int] = (0, 0)  # (height, width) the passes alone give
+
+
+def network_passes(factor: float, trained: list[int]) -> tuple[int, ...]:
+    """Network scales for an overall ``factor``: the smallest trained scale at or above it; above
+    the largest, the largest repeated first (x6 with x2-x4 models: x4, then x2)."""
+    if factor <= 1:
+        raise UnsupportedImage(f"asks for x{factor:.3g}: srcnn enlarges images, it does not shrink them")
+    passes = []
+    biggest = max(trained)
+    while factor > biggest + 1e-9:
+        passes.append(biggest)
+        factor /= biggest
+    passes.append(min(s for s in trained if s >= factor - 1e-9))
+    return tuple(passes)
+
+
+def plan_size(height: int, width: int, trained: list[int], scale: float | None = None,
+              out_width: int | None = None, out_height: int | None = None, fit: str = "contain") -> SizePlan:
+    """The passes and sizes for an image: ``scale``, or a width and/or a height (the other side
+    following the aspect ratio; both: ``fit`` contain, cover or stretch)."""
+    crop = None
+    if out_width is None and out_height is None:
+        factor_y = factor_x = float(scale or 0)
+        size = (output_length(height, factor_y), output_length(width, factor_x))  # MATLAB's ceil(n * scale)
+    elif out_width is None or out_height is None:
+        factor_x = factor_y = out_width / width if out_width is not None else out_height / height  # type: ignore[operator]
+        size = (out_height or _nearest(height * factor_y), out_width or _nearest(width * factor_x))
+    elif fit == "stretch":
+        factor_y, factor_x = out_height / height, out_width / width
+        size = (out_height, out_width)
+    else:
+        pick = min if fit == "contain" else max
+        factor_x = factor_y = pick(out_width / width, out_height / height)
+        size = (max(1, _nearest(height * factor_y)), max(1, _nearest(width * factor_x)))
+        if fit == "cover":
+            size = (max(size[0], out_height), max(size[1], out_width))
+            crop = ((size[0] - out_height) // 2, (size[1] - out_width) // 2, out_height, out_width)
+    passes = network_passes(max(factor_x, factor_y), trained)
+    total = math.prod(passes)
+    return SizePlan(passes, size, crop, network_size=(height * total, width * total))
+
+
+def _nearest(value: float) -> int:
+    """Round half up (Python's round() would take 102.5 to 102)."""
+    return math.floor(value + 0.5)
+
+
+def resize_to(pixels: np.ndarray, size: tuple[int, int], band: int = 256) -> np.ndarray:
+    """MATLAB-exact bicubic (antialiased when shrinking) of H x W x C pixels to ``size``, computed
+    a band of output rows at a time; the same dtype back. Bit-identical to a whole-image
+    ``imresize`` (the axis with the smaller factor first, as MATLAB)."""
+    out_h, out_w = size
+    height, width = pixels.shape[:2]
+    scale_y, scale_x = out_h / height, out_w / width
+    values = pixels / _MAX[pixels.dtype] if pixels.dtype in _MAX else _to_float(pixels).astype(np.float64)
+    output = np.empty((out_h, out_w) + pixels.shape[2:], dtype=pixels.dtype)
+    columns_first = scale_x < scale_y
+    wide = resize_axis(values, 1, out_w, scale_x) if columns_first else None
+    for top in range(0, out_h, band):
+        rows = (top, min(out_h, top + band))
+        if wide is not None:
+            part = resize_axis(wide, 0, out_h, scale_y, out_range=rows)
+        else:
+            part = resize_axis(resize_axis(values, 0, out_h, scale_y, out_range=rows), 1, out_w, scale_x)
+        output[rows[0]:rows[1]] = _from_float(part, pixels.dtype)
+    return output
+
+
+def trained_scales(spec: str | None, channels: int) -> list[int] | None:
+    """The scales a model spec has networks for: a bundled or user name's own, an arch's (or the
+    defaults') every scale; None for a file (it brings one network, whatever its scale)."""
+    from .models import all_models, looks_like_path
+
+    if spec is not None and looks_like_path(spec):
+        return None
+    models = [m for m in all_models() if m.channels == channels]
+    named = [m.scale for m in models if spec is not None and m.name == spec]
+    if named:
+        return named
+    if spec is None:
+        return sorted({m.scale for m in models if m.origin == "bundled"})
+    return sorted({m.scale for m in models if m.arch == spec})
+
+
 class Upscaler:
-    """SRCNN upscaling with one model, reusable across images and threads.
+    """SRCNN upscaling, reusable across images and threads.
 
-    >>> Upscaler(model="9-5-5", scale=3).upscale(image)   # PIL image or numpy array
+    >>> Upscaler("9-5-5", scale=3).upscale(image)     # PIL image or numpy array
+    >>> Upscaler(scale=2.5).upscale(image)            # any factor above 1
+    >>> Upscaler(width=1920).upscale(image)           # a width (or height, or both with fit)
 
-    ``model`` is a bundled name (``9-5-5``), ``None`` for the scale's default, or a path to an
-    ``.onnx`` or ``.mat`` file. ``channels`` is ``"y"`` or ``"rgb"`` for bundled models; files
-    bring their own. Holds no per-image state: ``upscale`` is safe to call concurrently.
+    ``model`` is a bundled name (``9-5-5``, ``9-5-5_x3``), a user model's name, ``None`` for the
+    defaults, or a path to an ``.onnx`` or ``.mat`` file. A factor the networks were not trained
+    for runs the smallest trained scale at or above it (x4 repeated above x4), then a
+    MATLAB-exact bicubic brings the result to the exact size. ``channels`` is ``"y"`` or
+    ``"rgb"``; files bring their own. ``ensemble`` averages the network over the 8 flips and
+    rotations of its input (8 times the work). Holds no per-image state: ``upscale`` is safe to
+    call concurrently once its networks are loaded.
     """
 
     def __init__(
         self,
         model: str | None = None,
-        scale: int = 3,
+        scale: float = 3,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        fit: str = "contain",
         channels: str | None = None,
         device: str = "auto",
         threads: int = 0,
         tile: int | None = None,
+        ensemble: bool = False,
     ):
         if channels is not None and channels not in CHANNEL_NAMES:
             raise ModelError(f"channels must be 'y' or 'rgb', got {channels!r}")
-        self.scale = int(scale)
-        self.tile = tile
-        loaded: LoadedModel = resolve_model(model, self.scale, CHANNEL_NAMES[channels or "y"])
-        self.model = loaded
-        self.session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
-        got = self.session.contract.channels
-        if channels is not None and CHANNEL_NAMES[channels] != got:
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+        if width is None and height is None and not scale > 1:
+            raise ValueError(f"scale must be above 1, got {scale!r}")
+        self.scale = int(scale) if float(scale).is_integer() else float(scale)
+        self.width, self.height, self.fit = width, height, fit
+        self.tile, self.ensemble = tile, ensemble
+        self._spec, self._channels = model, channels
+        self._device, self._threads = device, threads
+        self._networks: dict[int, tuple[LoadedModel, Session]] = {}
+        wanted = CHANNEL_NAMES[channels or "y"]
+        trained = trained_scales(model, wanted)
+        self.by_size = (width is not None or height is not None or not isinstance(self.scale, int)
+                        or (bool(trained) and self.scale not in (trained or [])))
+        if trained is None and self.by_size:
+            trained = self._file_scale(model)
+        self.trained = trained or [int(self.scale)]
+        first = self.trained[0] if self.by_size else int(self.scale)
+        self.model, self.session = self._network(first)  # resolves the model now: errors come first
+
+    def _file_scale(self, path: str | None) -> list[int]:
+        loaded = resolve_model(path, 3)
+        session = Session(loaded.data, device="cpu", threads=1, source=loaded.source)
+        recorded = session.contract.metadata.get("srcnn.scale", "")
+        if not recorded.isdigit():
+            raise ModelError(f"{path} does not record the scale it was trained for (srcnn.scale): "
+                             "use it at an integer -s, or convert it with srcnn convert-mat -s")
+        return [int(recorded)]
+
+    def _network(self, scale: int) -> tuple[LoadedModel, Session]:
+        if scale in self._networks:
+            return self._networks[scale]
+        loaded: LoadedModel = resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"])
+        session = Session(loaded.data, device=self._device, threads=self._threads, source=loaded.source)
+        got = session.contract.channels
+        if self._channels is not None and CHANNEL_NAMES[self._channels] != got:
             raise ModelError(
                 f"{loaded.source} takes {got} channel{'s' if got > 1 else ''}, but --channels "
-                f"{channels} needs a {CHANNEL_NAMES[channels]}-channel model"
+                f"{self._channels} needs a {CHANNEL_NAMES[self._channels]}-channel model"
             )
-        model_scale = self.session.contract.metadata.get("srcnn.scale")
-        if model_scale and model_scale.isdigit() and int(model_scale) != self.scale:
-            warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{self.scale}",
-                          SrcnnWarning, stacklevel=2)
+        model_scale = session.contract.metadata.get("srcnn.scale")
+        if model_scale and model_scale.isdigit() and int(model_scale) != scale:
+            warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{scale}",
+                          SrcnnWarning, stacklevel=3)
+        self._networks[scale] = (loaded, session)
+        return loaded, session
 
     @property
     def channels(self) -> str:
         return "rgb" if self.session.contract.channels == 3 else "y"
+
+    def plan(self, height: int, width: int) -> SizePlan:
+        """The passes and sizes for an image of this size."""
+        if not self.by_size:
+            return SizePlan((int(self.scale),), (height * int(self.scale), width * int(self.scale)),
+                            network_size=(height * int(self.scale), width * int(self.scale)))
+        return plan_size(height, width, self.trained, None if self.width or self.height else float(self.scale),
+                         self.width, self.height, self.fit)
+
+    def describe(self, height: int, width: int) -> str:
+        """Which networks and resize serve an image of this size, for the user to read."""
+        plan = self.plan(height, width)
+        return plan.describe([self._network(scale)[0].source for scale in plan.passes])
 
     def upscale(self, image, on_tile: Callable[[int, int], None] | None = None):
         """Upscale a PIL image or a numpy array; returns the same kind."""
@@ -168,7 +353,21 @@ class Upscaler:
             from .imageio import array_to_pil, pil_to_array
 
             pixels, mode = pil_to_array(image)
-            return array_to_pil(upscale_array(pixels, self.scale, self.session, self.tile, on_tile), mode)
+            return array_to_pil(self._upscale_array(pixels, on_tile), mode)
         if isinstance(image, np.ndarray):
-            return upscale_array(image, self.scale, self.session, self.tile, on_tile)
+            return self._upscale_array(image, on_tile)
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
+
+    def _upscale_array(self, pixels: np.ndarray, on_tile) -> np.ndarray:
+        plan = self.plan(*pixels.shape[:2])
+        result = pixels
+        for scale in plan.passes:
+            result = upscale_array(result, scale, self._network(scale)[1], self.tile, on_tile, self.ensemble)
+        if not plan.exact:
+            squeeze = result.ndim == 2
+            result = resize_to(result[:, :, None] if squeeze else result, plan.size)
+            result = result[:, :, 0] if squeeze else result
+        if plan.crop is not None:
+            top, left, crop_h, crop_w = plan.crop
+            result = np.ascontiguousarray(result[top:top + crop_h, left:left + crop_w])
+        return result

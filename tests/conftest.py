@@ -17,6 +17,16 @@ needs_data = pytest.mark.skipif(
 )
 
 
+try:  # property tests: the same examples on every CI run, fresh ones on a developer's machine
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, database=None)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:
+    pass
+
+
 @pytest.fixture(autouse=True)
 def own_user_model_folder(tmp_path, monkeypatch):
     """Every test sees an empty user model folder of its own, never the real one."""
