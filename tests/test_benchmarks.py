@@ -22,7 +22,7 @@ def run_script(name: str, *args: str, timeout: float = 300) -> str:
 
 def test_every_script_has_a_smoke_test():
     tested = {"startup.py", "compare_runtimes.py", "memory_36mp.py", "border_error.py", "training_curves.py",
-              "paper_tables.py", "gpu_sweep.sh"}
+              "paper_tables.py", "gpu_sweep.sh", "ensemble.py"}
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
 
@@ -71,6 +71,12 @@ def test_training_curves(tmp_path):
 def test_paper_tables():
     output = run_script("paper_tables.py", "--sets", "Set5", "--scales", "3", "--data-dir", str(DATA))
     assert "largest |model - paper|" in output
+
+
+@needs_data
+def test_ensemble():
+    output = run_script("ensemble.py", "--sets", "Set5", "--models", "9-1-5_x3", "--data-dir", str(DATA))
+    assert "9-1-5_x3" in output and "gain dB" in output
 
 
 def test_gpu_sweep_script_parses():
