@@ -102,6 +102,15 @@ def test_train_progress(tmp_path, where):
     assert ("256 / 256 samples, " in output) == (where == "pipes")  # a plain line for a log
 
 
+@pytest.mark.parametrize("where", RUNNERS)
+def test_bench_progress(identity_model, where):
+    code, output = RUNNERS[where](SRCNN + ["bench", "-m", f"{identity_model},{identity_model}", "--size", "32x32",
+                                           "--repeat", "1", "--no-psnr"])
+    assert code == 0, output
+    assert "Traceback" not in output and "bicubic" in output
+    assert bar_drawn(output, "bench", 2) == (where == "terminal")
+
+
 def test_an_image_is_not_written_to_a_terminal(tmp_path, identity_model):
     image = images(tmp_path, 1) / "img0.png"
     code, output = run_in_terminal(SRCNN + ["upscale", str(image), "-o", "-", "-m", str(identity_model)])
