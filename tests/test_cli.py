@@ -252,8 +252,10 @@ def test_model_errors(runner, tmp_path, identity_model, bundled_weights):
     assert result.exit_code == 1 and "Error: no bundled model 9-1-5 at x3 (y); available: 9-5-5_x2" in result.output
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--device", "tpu"])
     assert result.exit_code == 1 and "Error: unknown device 'tpu'" in result.output
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "5"])
-    assert result.exit_code == 2
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "1"])
+    assert result.exit_code == 2 and "a scale is a factor above 1" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "5"])  # x4, x2, then bicubic
+    assert result.exit_code == 0 and Image.open(tmp_path / "a_x5.png").size == (120, 90)
 
 
 def test_models_listing(runner, bundled_weights):
