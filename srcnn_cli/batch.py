@@ -200,18 +200,20 @@ def plan_jobs(
             target = single_target
         else:
             target = _target_folder(source, root, out_path, recursive) / output_name(source, suffix, fmt)
-        if real_path(target) == real_path(source):
+        target_real = real_path(target)
+        if target_real == real_path(source):
             raise BatchUsageError(f"{shown(target)} would overwrite its input; choose another --suffix or -o")
-        if real_path(target) in seen:
-            other, other_root = seen[real_path(target)]
+        if target_real in seen:
+            other, other_root = seen[target_real]
             raise BatchUsageError(f"{shown(other)} and {shown(source)} would both write {shown(target)}; "
-                                  + _collision_hint(other, other_root, source, root, recursive, fmt))
-        seen[real_path(target)] = (source, root)
+                                  + _collision_hint(other, other_root, source, root, recursive))
+        seen[target_real] = (source, root)
         folders.setdefault(target.parent)
-        if len(os.fsencode(target.name)) > NAME_MAX:
-            missing.append(FileResult(source, None, "failed", f"the output name would be "
-                                      f"{len(os.fsencode(target.name))} bytes, over the file system's limit "
-                                      f"of {NAME_MAX}: rename the input or use a shorter --suffix"))
+        name_bytes = len(os.fsencode(target.name))
+        if name_bytes > NAME_MAX:
+            missing.append(FileResult(source, None, "failed", f"the output name would be {name_bytes} bytes, "
+                                      f"over the file system's limit of {NAME_MAX}: rename the input or use a "
+                                      "shorter --suffix"))
             continue
         if os.path.lexists(target) and not overwrite:
             skipped.append(FileResult(source, target, "skipped", "output exists (use --overwrite)"))
@@ -220,7 +222,7 @@ def plan_jobs(
     return Plan(jobs, skipped, missing, list(folders))
 
 
-def _collision_hint(first: Path, first_root, second: Path, second_root, recursive: bool, fmt) -> str:
+def _collision_hint(first: Path, first_root, second: Path, second_root, recursive: bool) -> str:
     if first.parent == second.parent:  # a.png and a.jpg, say, with -f png
         return "keep each input's format (drop -f) or upscale them in separate runs with different --suffix"
     if first_root is not None and second_root is not None and not recursive:

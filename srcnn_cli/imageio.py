@@ -41,13 +41,13 @@ _TIFF_LAYOUT_TAGS = frozenset({
 })
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 # The formats we open, by their first bytes: the allow-list. Pillow is asked for this one alone.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"),
+    (_PNG_SIGNATURE, "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"), (b"BM", "BMP"),
 )
 READ_FORMATS = "PNG, JPEG, TIFF, WebP, BMP or GIF"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
