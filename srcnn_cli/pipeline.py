@@ -121,9 +121,9 @@ def upscale_array(
     if tile is None:
         tile = auto_tile(model_channels, halo)
     output = np.empty((out_h, out_w, bands), dtype=pixels.dtype)
+    run = dihedral_mean(session.run) if ensemble else session.run
     for t in iterate_tiles(plan_tiles(out_h, out_w, tile, halo), on_tile):
         window = bicubic_window(network_in, scale, (t.win_top, t.win_bottom), (t.win_left, t.win_right))
-        run = dihedral_mean(session.run) if ensemble else session.run
         result = run(window.transpose(2, 0, 1)).transpose(1, 2, 0)[t.crop]
         rows, cols = (t.out_top, t.out_bottom), (t.out_left, t.out_right)
         if model_channels == 3:
@@ -152,6 +152,7 @@ class SizePlan:
     passes: tuple[int, ...]  # network scales, in order (x4 repeated above x4)
     size: tuple[int, int]  # (height, width) after the resize
     crop: tuple[int, int, int, int] | None = None  # (top, left, height, width) for --fit cover
+    network_size: tuple[int, int] = (0, 0)  # (height, width) the passes alone give
 
     def describe(self, names: list[str]) -> str:
         steps = " then ".join(names)
@@ -163,8 +164,6 @@ class SizePlan:
     @property
     def exact(self) -> bool:
         return self.size == self.network_size
-
-    network_size: tuple[int, int] = (0, 0)  # (height, width) the passes alone give
 
 
 def network_passes(factor: float, trained: list[int]) -> tuple[int, ...]:
