@@ -359,7 +359,11 @@ def _echo_err(message: str) -> None:
 
 
 # --- models ------------------------------------------------------------------------------------
-@cli.command()
+@cli.command(epilog=examples(
+    "srcnn models                 # bundled and your own, with Set5 PSNR",
+    "srcnn models -v              # and where each file is",
+    "srcnn models --json          # everything, for tools",
+))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with paths and recipes).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each model's file.")
 @library_errors
@@ -395,7 +399,10 @@ def models(as_json, verbose):
 
 
 # --- convert-mat -------------------------------------------------------------------------------
-@cli.command("convert-mat")
+@cli.command("convert-mat", epilog=examples(
+    "srcnn convert-mat 9-5-5_imagenet/x3.mat -o authors_x3.onnx -s 3",
+    "srcnn upscale photo.png -m authors_x3.onnx",
+))
 @click.argument("mat_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
 @click.option("-s", "--scale", type=click.IntRange(2, 4), help="Record the scale the weights were trained for.")
@@ -624,7 +631,11 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
         click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
-@cli.command()
+@cli.command(epilog=examples(
+    "srcnn export runs/915x2                  # into your model folder, named 915x2",
+    "srcnn export runs/915x2 --name fast_x2   # under another name",
+    "srcnn export runs/915x2 --weights-dir weights --eval-sets Set5,Set14   # the bundled weights (maintainers)",
+))
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--name", help="The model's name (default: the run folder's name).")
 @click.option("--weights-dir", type=click.Path(file_okay=False),

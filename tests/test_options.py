@@ -38,7 +38,7 @@ def test_shared_options_have_one_meaning_everywhere():
 
 
 def test_every_help_ends_with_examples(runner):
-    for command in ["upscale", "eval", "bench", "train"]:
+    for command in ["upscale", "eval", "bench", "train", "compare", "models", "export", "convert-mat"]:
         result = runner.invoke(cli, [command, "--help"])
         assert result.exit_code == 0
         tail = result.output.rstrip().split("Examples:")[-1].splitlines()
