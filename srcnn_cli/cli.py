@@ -435,7 +435,9 @@ def convert_mat(mat_file, output, scale):
 @scale_option(many=True)
 @model_option()
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
-@click.option("--luma", type=click.Choice(["ycbcr", "gray"]), help="Luminance (default: the paper's per set).")
+@click.option("--luma", type=click.Choice(["ycbcr", "gray", "ycbcr3"]),
+              help="Luminance (default: the paper's per set); ycbcr3: Table 5's PSNR over Y, Cb and Cr "
+                   "(a Y model with bicubic chroma).")
 @click.option("--channels", type=click.Choice(["y", "rgb"]), help="Pick the bundled Y or RGB model.")
 @click.option("--per-image", is_flag=True, help="Also print a row per image.")
 @click.option("--json", "json_path", help="Write JSON results to a file, or - for stdout.")

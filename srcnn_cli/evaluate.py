@@ -216,16 +216,32 @@ def evaluate(
         session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
         model_channels = session.contract.channels
         arch = loaded.info.arch if loaded.info else session.contract.metadata.get("srcnn.arch")
+        runner = session_runner(session, ensemble)
+        source = loaded.source + (" (ensemble)" if ensemble else "")
+        if model_channels == 1 and luma == COLOUR_MEASURE:
+            # a Y model on Table 5's measure: its Y with the bicubic Cb and Cr, scored as a colour model
+            runner, model_channels, arch, source = y_path_in_colour(runner), 3, None, source + " (Y path)"
         for name, folder in folders:
             label = name if name in NAMED else folder.name
             results.append(
                 evaluate_dataset(
-                    folder, label, scale, session_runner(session, ensemble),
-                    loaded.source + (" (ensemble)" if ensemble else ""), luma,
-                    model_channels, Path(save_dir) if save_dir else None, on_image, arch,
+                    folder, label, scale, runner, source, luma, model_channels,
+                    Path(save_dir) if save_dir else None, on_image, arch,
                 )
             )
     return results
+
+
+def y_path_in_colour(run_y: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """A Y model as ``srcnn upscale`` uses it on a colour image, as an RGB-in, RGB-out runner: the
+    network on the bicubic Y, the bicubic Cb and Cr kept."""
+
+    def run(bicubic_rgb: np.ndarray) -> np.ndarray:
+        ycbcr = rgb2ycbcr(bicubic_rgb)
+        ycbcr[:, :, 0] = run_y(np.ascontiguousarray(ycbcr[:, :, 0]))
+        return ycbcr2rgb(ycbcr)
+
+    return run
 
 
 def results_json(results: list[DatasetResult]) -> dict:

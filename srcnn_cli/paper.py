@@ -31,7 +31,9 @@ def paper_psnr(dataset: str, scale: int, channels: int = 1,
     ImageNet-trained); Table 5's colour network on Set5 x3. An unknown ``arch`` has no number.
     """
     if channels == 3:
-        return COLOUR_SET5_X3 if (dataset, scale) == ("Set5", 3) else (None, None)
+        if (dataset, scale) != ("Set5", 3):
+            return None, None
+        return COLOUR_SET5_X3 if arch is not None else (COLOUR_SET5_X3[0], None)
     row = TABLES.get(dataset, {}).get(scale)
     bicubic = row[0] if row else None
     if arch == "9-5-5":

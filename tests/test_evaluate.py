@@ -253,3 +253,15 @@ def test_table_5_colour_measure_reproduces_bicubic(identity_rgb_model):
     result = evaluate(["Set5"], [3], model=str(identity_rgb_model), data_dir=str(DATA))[0]
     assert result.luma == "ycbcr3" and (result.paper_bicubic_psnr, result.paper_psnr) == (34.57, 36.44)
     assert abs(result.bicubic_psnr - 34.57) <= 0.015 and result.psnr == pytest.approx(result.bicubic_psnr)
+
+
+def test_a_y_model_on_table_5s_measure(tmp_path, identity_model, rgb_image):
+    """--luma ycbcr3 scores a Y model the way upscale uses it on colour: its Y, bicubic Cb and Cr.
+    An identity network is bicubic, so it scores as bicubic does, on all three channels."""
+    folder = tmp_path / "Set5"
+    folder.mkdir()
+    Image.fromarray(rgb_image).save(folder / "a.png")
+    result = evaluate([str(folder)], [3], model=str(identity_model), luma="ycbcr3")[0]
+    assert result.luma == "ycbcr3" and result.model.endswith("(Y path)")
+    assert abs(result.psnr - result.bicubic_psnr) < 0.01
+    assert (result.paper_bicubic_psnr, result.paper_psnr) == (34.57, None)  # Table 5's 36.44 is the RGB network's
