@@ -301,22 +301,26 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
 
     from .batch import upscale_encoded
     from .files import shown, write_atomic
-    from .imageio import format_for, read_file_bytes
+    from .imageio import format_for, max_file_bytes, read_file_bytes
 
     if source is None:
         raise click.UsageError("standard input (-) and standard output (-o -) take exactly one image")
     to_stdout = output in (None, "-")
     stdout = _standard_output() if to_stdout else None  # checked before reading a byte
+    limit = max_file_bytes(max_pixels)
     if source == "-":
         stdin = sys.stdin.buffer
         if stdin.isatty():
             raise click.UsageError("no image on standard input: pipe one in, or name a file")
-        data, name = stdin.read(), "<stdin>"
+        data, name = stdin.read(limit + 1) if limit else stdin.read(), "<stdin>"
+        if limit and len(data) > limit:  # /dev/zero, say: read no further than any image could go
+            raise click.ClickException(f"<stdin>: more than {limit:,} bytes, more than an image within the pixel "
+                                       "limit can take (raise it with --max-pixels)")
     else:
         if Path(source).is_dir():
             raise click.UsageError("-o - (standard output) takes one image file, not a folder")
         try:
-            data, name = read_file_bytes(source), shown(source)
+            data, name = read_file_bytes(source, max_bytes=limit), shown(source)
         except SrcnnError as exc:
             raise click.ClickException(f"{shown(source)}: {exc}") from None
     target = None if to_stdout else Path(output)

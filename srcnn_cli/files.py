@@ -138,8 +138,9 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-def read_regular_file(path: Path) -> bytes:
-    """A regular file's bytes. Raises ``OSError`` (with ``errno``) or ``ValueError`` (not a file).
+def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """A regular file's bytes. Raises ``OSError`` (with ``errno``) or ``ValueError`` (not a
+    regular file, or larger than ``max_bytes``: refused before a byte is read).
 
     Opened without blocking and checked after opening: a FIFO or a device named like an
     image can neither hang the reader nor feed it without end.
@@ -147,9 +148,13 @@ def read_regular_file(path: Path) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     with os.fdopen(fd, "rb") as handle:
-        problem = kind_problem(os.fstat(fd).st_mode)
+        info = os.fstat(fd)
+        problem = kind_problem(info.st_mode)
         if problem is not None:
             raise ValueError(problem)
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise ValueError(f"the file is {info.st_size:,} bytes, more than an image within the pixel limit "
+                             "can take (raise it with --max-pixels)")
         return handle.read()
 
 

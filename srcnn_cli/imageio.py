@@ -221,15 +221,25 @@ def array_to_pil(pixels: np.ndarray, mode: str | None = None) -> Image.Image:
     return image if image.mode == mode else image.convert(mode)
 
 
+# The most bytes a pixel can take in a file we read: 4 samples of 32-bit float, uncompressed.
+# A file bigger than this times --max-pixels (plus room for metadata) is refused unread.
+_MAX_BYTES_PER_PIXEL = 16
+_METADATA_ROOM = 64 * 2**20
+
+
+def max_file_bytes(max_pixels: int | None) -> int | None:
+    return None if not max_pixels else max_pixels * _MAX_BYTES_PER_PIXEL + _METADATA_ROOM
+
+
 def read_image(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode a file into a ``Decoded`` image, or raise ``UnsupportedImage`` saying why."""
-    return decode_image(read_file_bytes(path), max_pixels=max_pixels)
+    return decode_image(read_file_bytes(path, max_bytes=max_file_bytes(max_pixels)), max_pixels=max_pixels)
 
 
-def read_file_bytes(path) -> bytes:
+def read_file_bytes(path, *, max_bytes: int | None = None) -> bytes:
     """A regular file's bytes, or ``UnsupportedImage`` saying why they cannot be read."""
     try:
-        return read_regular_file(Path(path))
+        return read_regular_file(Path(path), max_bytes)
     except ValueError as exc:  # a FIFO, a device, a folder
         raise UnsupportedImage(str(exc)) from None
     except IsADirectoryError:

@@ -412,3 +412,18 @@ def test_the_hint_for_two_inputs_that_would_write_one_output(runner, tmp_path, i
     save(tmp_path / "d2" / "b.png")
     result = upscale(runner, tmp_path / "d1", tmp_path / "d2", "-o", tmp_path / "out", "-m", identity_model)
     assert result.exit_code == 2 and result.output.splitlines()[-1].endswith("; use -r to mirror folders")
+
+
+def test_a_file_bigger_than_any_image_within_the_limit_is_refused_unread(tmp_path, identity_model):
+    big = tmp_path / "big.png"
+    with open(big, "wb") as handle:
+        handle.truncate(70 * 2**20)  # sparse: 70 MiB of nothing, more than 1 pixel can take
+    result = CliRunner().invoke(cli, ["upscale", str(big), "--max-pixels", "1", "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert (f"Error: {big}: the file is 73,400,320 bytes, more than an image within the pixel limit can take "
+            "(raise it with --max-pixels)") in result.output
+    with open("/dev/zero", "rb") as zeros:  # standard input without end
+        piped = subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", "-", "--max-pixels", "1", "-m",
+                                str(identity_model)], stdin=zeros, capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 1
+    assert piped.stderr.endswith("more than an image within the pixel limit can take (raise it with --max-pixels)\n")
