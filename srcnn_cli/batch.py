@@ -19,10 +19,9 @@ from typing import Callable
 
 from .errors import SrcnnError
 from .files import NAME_MAX, input_problem, is_partial, list_images, real_path, remove_stale_partials, shown
+from .formats import EXTENSIONS, FORMATS
 from .imageio import (
     DEFAULT_MAX_PIXELS,
-    EXTENSIONS,
-    FORMATS,
     check_encodable,
     decode_image,
     encode_image,

@@ -11,10 +11,11 @@ import re
 
 import click
 
+from .formats import FORMATS
 from .limits import DEFAULT_MAX_PIXELS, SCALES
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_CHOICES"]
-FORMAT_CHOICES = ["png", "jpg", "jpeg", "webp", "tiff", "tif", "bmp"]
+FORMAT_CHOICES = list(FORMATS)
 _NAMED_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")
 
 

@@ -18,7 +18,7 @@ from .errors import DatasetNotFound, SrcnnError
 from .files import list_images
 from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
-from .paper import PAPER_LUMA, paper_psnr
+from .paper import PAPER_LUMA, Y_PATH, paper_psnr
 from .protocol import modcrop, model_pair, score
 from .resize import imresize
 
@@ -220,7 +220,7 @@ def evaluate(
         source = loaded.source + (" (ensemble)" if ensemble else "")
         if model_channels == 1 and luma == COLOUR_MEASURE:
             # a Y model on Table 5's measure: its Y with the bicubic Cb and Cr, scored as a colour model
-            runner, model_channels, arch, source = y_path_in_colour(runner), 3, None, source + " (Y path)"
+            runner, model_channels, arch, source = y_path_in_colour(runner), 3, Y_PATH, f"{source} ({Y_PATH})"
         for name, folder in folders:
             label = name if name in NAMED else folder.name
             results.append(

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .formats import INPUT_SUFFIXES
+
 try:
     import fcntl
 except ImportError:  # Windows: stale temporaries are told by their age instead
     fcntl = None  # type: ignore[assignment]
 
-# What we open: the name's extension decides in folders and globs, the bytes decide in the end.
-INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 PARTIAL_SUFFIX = ".srcnn-partial"
 NAME_MAX = 255  # bytes in one file name on every common file system
 _UNLOCKED_STALE_AFTER_S = 86_400.0  # where there are no locks (Windows), a day-old one is abandoned

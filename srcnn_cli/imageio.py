@@ -25,10 +25,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import UnsupportedImage
 from .files import read_regular_file, write_atomic
+from .formats import FORMATS, READ_FORMATS
 from .limits import DEFAULT_MAX_PIXELS
 
-FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF", "bmp": "BMP"}
-EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
 # colour map, ICC), not the picture. Pillow returns a TIFF's whole first IFD as its EXIF, so
@@ -47,7 +46,6 @@ _SIGNATURES = (
     (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"), (b"BM", "BMP"),
 )
-READ_FORMATS = "PNG, JPEG, TIFF, WebP, BMP or GIF"
 
 
 @dataclass
