@@ -25,7 +25,9 @@ from .cli_options import (
     DEFAULT_MAX_PIXELS,
     FORMAT_CHOICES,
     device_options,
+    ensemble_option,
     examples,
+    fit_option,
     implied_scales,
     model_option,
     one_scale,
@@ -149,9 +151,8 @@ def cli():
 @scale_option(any_factor=True)
 @click.option("--width", type=click.IntRange(min=1), help="Output width in pixels (instead of -s).")
 @click.option("--height", type=click.IntRange(min=1), help="Output height in pixels (instead of -s).")
-@click.option("--fit", type=click.Choice(["contain", "cover", "stretch"]), default="contain", show_default=True,
-              help="With --width and --height: fit inside, fill and crop, or stretch.")
-@click.option("--ensemble", is_flag=True, help="Average the network over 8 flips and rotations (8x slower).")
+@fit_option
+@ensemble_option
 @model_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]),
               help="y: network on luma (default); rgb: a 3-channel model.")
@@ -194,7 +195,7 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
                       upscaler)
         return
     try:
-        plan = plan_jobs(list(inputs), output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
+        plan = plan_jobs(inputs, output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
                          overwrite=overwrite)
     except BatchUsageError as exc:
         raise click.UsageError(str(exc)) from None
@@ -448,7 +449,7 @@ def convert_mat(mat_file, output, scale):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write per-image rows as CSV.")
 @click.option("--save-images", type=click.Path(file_okay=False),
               help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.")
-@click.option("--ensemble", is_flag=True, help="Average the network over 8 flips and rotations (8x slower).")
+@ensemble_option
 @device_options
 @threads_option
 @quiet_option

@@ -12,7 +12,7 @@ import re
 import click
 
 from .formats import FORMATS
-from .limits import DEFAULT_MAX_PIXELS, SCALES
+from .limits import DEFAULT_MAX_PIXELS, FITS, SCALES
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_CHOICES"]
 FORMAT_CHOICES = list(FORMATS)
@@ -94,6 +94,10 @@ def resolve_device(device: str, gpu: int | None) -> str:
 threads_option = click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
                               help="CPU threads for the network (0 = all cores).")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or per-item lines; errors still show.")
+ensemble_option = click.option("--ensemble", is_flag=True,
+                               help="Average the network over 8 flips and rotations (8x slower).")
+fit_option = click.option("--fit", type=click.Choice(FITS), default=FITS[0], show_default=True,
+                          help="With --width and --height: fit inside, fill and crop, or stretch.")
 tile_option = click.option("-t", "--tile", type=click.IntRange(min=0),
                            help="Tile side in output pixels; 0 = whole image; default from a memory budget.")
 

@@ -19,8 +19,7 @@ from .files import list_images
 from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, Y_PATH, paper_psnr
-from .protocol import modcrop, model_pair, score
-from .resize import imresize
+from .protocol import degrade, modcrop, model_pair, score
 
 COLOUR_MEASURE = "ycbcr3"  # the luma label of colour-model results: all three YCbCr channels
 
@@ -165,8 +164,7 @@ def colour_output(image: np.ndarray, output: np.ndarray, scale: int, channels: i
     input (for a Y model on a colour image), gray for gray images, RGB as is."""
     if channels == 3 or image.ndim == 2:
         return output
-    low = imresize(modcrop(image, scale).astype(np.float64) / 255.0, 1.0 / scale)
-    ycbcr = rgb2ycbcr(imresize(low, output_shape=output.shape[:2]))
+    ycbcr = rgb2ycbcr(degrade(modcrop(image, scale).astype(np.float64) / 255.0, scale))
     ycbcr[:, :, 0] = output.astype(np.float64) / 255.0
     return quantize_uint8(ycbcr2rgb(ycbcr))
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import ModelError, UnsupportedImage
+from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import output_length, resize_axis
 from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
@@ -140,9 +141,6 @@ def upscale_array(
                 bicubic_window(alpha, scale, rows, cols), pixels.dtype
             )
     return output[:, :, 0] if squeeze else output
-
-
-FITS = ("contain", "cover", "stretch")
 
 
 @dataclass(frozen=True)
@@ -293,26 +291,36 @@ class Upscaler:
         wanted = CHANNEL_NAMES[channels or "y"]
         trained = trained_scales(model, wanted)
         self.by_size = (width is not None or height is not None or not isinstance(self.scale, int)
-                        or (bool(trained) and self.scale not in (trained or [])))
+                        or bool(trained and self.scale not in trained))
         if trained is None and self.by_size:
-            trained = self._file_scale(model)
+            trained = [self._file_network(model)]
         self.trained = trained or [int(self.scale)]
         first = self.trained[0] if self.by_size else int(self.scale)
         self.model, self.session = self._network(first)  # resolves the model now: errors come first
 
-    def _file_scale(self, path: str | None) -> list[int]:
-        loaded = resolve_model(path, 3)
-        session = Session(loaded.data, device="cpu", threads=1, source=loaded.source)
+    def _file_network(self, path: str | None) -> int:
+        """Load a model file (once) and say the scale it was trained for, which it must record."""
+        loaded, session = self._load(resolve_model(path, 3))
         recorded = session.contract.metadata.get("srcnn.scale", "")
         if not recorded.isdigit():
             raise ModelError(f"{path} does not record the scale it was trained for (srcnn.scale): "
                              "use it at an integer -s, or convert it with srcnn convert-mat -s")
-        return [int(recorded)]
+        self._networks[int(recorded)] = (loaded, session)
+        return int(recorded)
 
     def _network(self, scale: int) -> tuple[LoadedModel, Session]:
         if scale in self._networks:
             return self._networks[scale]
-        loaded: LoadedModel = resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"])
+        loaded, session = self._load(resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"]))
+        model_scale = session.contract.metadata.get("srcnn.scale")
+        if model_scale and model_scale.isdigit() and int(model_scale) != scale:
+            warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{scale}",
+                          SrcnnWarning, stacklevel=3)
+        self._networks[scale] = (loaded, session)
+        return loaded, session
+
+    def _load(self, loaded: LoadedModel) -> tuple[LoadedModel, Session]:
+        """A session for the model on this upscaler's device, its channels checked against --channels."""
         session = Session(loaded.data, device=self._device, threads=self._threads, source=loaded.source)
         got = session.contract.channels
         if self._channels is not None and CHANNEL_NAMES[self._channels] != got:
@@ -320,11 +328,6 @@ class Upscaler:
                 f"{loaded.source} takes {got} channel{'s' if got > 1 else ''}, but --channels "
                 f"{self._channels} needs a {CHANNEL_NAMES[self._channels]}-channel model"
             )
-        model_scale = session.contract.metadata.get("srcnn.scale")
-        if model_scale and model_scale.isdigit() and int(model_scale) != scale:
-            warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{scale}",
-                          SrcnnWarning, stacklevel=3)
-        self._networks[scale] = (loaded, session)
         return loaded, session
 
     @property
