@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import ModelError, UnsupportedImage
 from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
-from .resize import output_length, resize_axis
+from .resize import axis_weights, output_length, resize_axis, source_span
 from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
@@ -76,6 +76,136 @@ def dihedral_mean(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarr
     return averaged
 
 
+BAND_BUDGET = 64 * 2**20  # bytes of float work one band of output rows may take beside the tile
+
+
+@dataclass(frozen=True)
+class Stream:
+    """An image produced a band of rows at a time: ``bands`` yields arrays of ``shape[1:]``
+    rows, top to bottom, ``shape[0]`` rows in all, of ``dtype``. Nothing of output size is held."""
+
+    shape: tuple[int, ...]  # (height, width) or (height, width, bands)
+    dtype: np.dtype
+    bands: Iterator[np.ndarray]
+
+    def collect(self) -> np.ndarray:
+        """The whole image in one array (what the Python API returns)."""
+        output = np.empty(self.shape, self.dtype)
+        top = 0
+        for band in self.bands:
+            output[top:top + len(band)] = band
+            top += len(band)
+        return output
+
+
+def _as_planes(pixels: np.ndarray) -> np.ndarray:
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+        raise UnsupportedImage(f"expected gray, gray+alpha, RGB or RGBA pixels, got shape {pixels.shape}")
+    if pixels.shape[0] < 1 or pixels.shape[1] < 1:
+        raise UnsupportedImage("the image is empty")
+    if pixels.dtype not in _MAX and pixels.dtype not in (np.float32, np.float64):
+        raise UnsupportedImage(f"unsupported pixel type {pixels.dtype}: use uint8, uint16 or float")
+    return pixels
+
+
+def band_rows(out_width: int, tile: int, planes: int) -> int:
+    """Output rows per band: a tile's height, fewer where the image is so wide that a band's
+    float planes (network, chroma, colour, alpha: about 4 ``planes`` float32 per pixel) would
+    pass ``BAND_BUDGET``."""
+    fitting = BAND_BUDGET // max(1, out_width * 4 * planes)
+    return max(16, min(tile, fitting)) if tile > 0 else max(16, fitting)
+
+
+def upscale_bands(
+    pixels: np.ndarray,
+    scale: int,
+    session: Session,
+    tile: int | None = None,
+    on_tile: Callable[[int, int], None] | None = None,
+    ensemble: bool = False,
+) -> Stream:
+    """``upscale_array`` a band of output rows at a time: memory follows the band and the tile.
+
+    For each band, only the low-resolution rows it needs are converted to float and colour;
+    their bicubic (rows, then each tile's columns) feeds the network; the band's chroma and
+    alpha are bicubic; the band is quantised and handed over. Equal to ``upscale_array``.
+    """
+    planes = _as_planes(pixels)
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    if planes.dtype not in _MAX and not all(np.isfinite(planes[r:r + 512]).all() for r in range(0, len(planes), 512)):
+        raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
+    height, width, bands = planes.shape
+    out_h, out_w = height * scale, width * scale
+    halo = session.contract.receptive_radius
+    model_channels = session.contract.channels
+    if tile is None:
+        tile = auto_tile(model_channels, halo)
+    rows = band_rows(out_w, tile, model_channels + bands + 3)
+    shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, bands)
+    network = dihedral_mean(session.run) if ensemble else session.run
+    tiles = plan_tiles(out_h, out_w, tile, halo, rows)
+    layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
+    total = len(tiles)
+
+    def produce() -> Iterator[np.ndarray]:
+        done = 0
+        for band_tiles in layout:
+            top, bottom = band_tiles[0].out_top, band_tiles[0].out_bottom
+            win_top, win_bottom = band_tiles[0].win_top, band_tiles[0].win_bottom
+            low, high = source_span(height, out_h, scale, (win_top, win_bottom))
+            network_in, chroma, alpha = _split_planes(_to_float(planes[low:high]), model_channels)
+            tall = resize_axis(network_in, 0, out_h, scale, (win_top, win_bottom), in_length=height, first=low)
+            result = np.empty((bottom - top, out_w, tall.shape[2]), np.float32)
+            for t in band_tiles:
+                window = resize_axis(tall, 1, out_w, scale, (t.win_left, t.win_right))
+                out = network(window.transpose(2, 0, 1)).transpose(1, 2, 0)
+                result[:, t.out_left:t.out_right] = out[t.crop]
+                done += 1
+                if on_tile is not None:
+                    on_tile(done, total)
+            band = np.empty((bottom - top, out_w, bands), planes.dtype)
+            colour_bands = 1 if bands <= 2 else 3
+            if model_channels == 3:
+                rgb = result if colour_bands == 3 else result.mean(axis=2, keepdims=True)
+            elif chroma is not None:
+                cbcr = _bicubic_rows(chroma, height, out_h, scale, low, (top, bottom))
+                rgb = ycbcr2rgb(np.concatenate([result, cbcr], axis=2))
+            else:
+                rgb = result
+            band[:, :, :colour_bands] = _from_float(rgb, band.dtype)
+            if alpha is not None:
+                band[:, :, colour_bands:] = _from_float(
+                    _bicubic_rows(alpha, height, out_h, scale, low, (top, bottom)), band.dtype)
+            yield band[:, :, 0] if pixels.ndim == 2 else band
+
+    return Stream(shape, planes.dtype, produce())
+
+
+def _split_planes(values: np.ndarray, model_channels: int):
+    """(network input, chroma or None, alpha or None) of float H x W x C pixels."""
+    bands = values.shape[2]
+    colour_bands = 1 if bands <= 2 else 3
+    colour = values[:, :, :colour_bands]
+    alpha = values[:, :, colour_bands:] if bands in (2, 4) else None
+    if model_channels == 3:
+        return (colour if colour_bands == 3 else np.repeat(colour, 3, axis=2)), None, alpha
+    if colour_bands == 3:
+        ycbcr = rgb2ycbcr(colour)
+        return ycbcr[:, :, :1], ycbcr[:, :, 1:], alpha
+    return colour, None, alpha  # a gray image is used as is
+
+
+def _bicubic_rows(planes: np.ndarray, height: int, out_h: int, scale: int, first: int,
+                  rows: tuple[int, int]) -> np.ndarray:
+    """Output rows ``rows`` (all columns) of the x``scale`` bicubic of an image whose rows
+    ``first, first + 1, ...`` are ``planes``."""
+    tall = resize_axis(planes, 0, out_h, scale, rows, in_length=height, first=first)
+    return resize_axis(tall, 1, planes.shape[1] * scale, float(scale))
+
+
 def upscale_array(
     pixels: np.ndarray,
     scale: int,
@@ -89,58 +219,7 @@ def upscale_array(
     Returns the same layout and dtype. Y or RGB mode follows the session's model channels.
     ``ensemble``: each tile is the mean of the network over its 8 flips and rotations.
     """
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-        squeeze = True
-    else:
-        squeeze = False
-    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
-        raise UnsupportedImage(f"expected gray, gray+alpha, RGB or RGBA pixels, got shape {pixels.shape}")
-    if pixels.shape[0] < 1 or pixels.shape[1] < 1:
-        raise UnsupportedImage("the image is empty")
-    if not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    height, width, bands = pixels.shape
-    colour_bands = 1 if bands <= 2 else 3
-    has_alpha = bands in (2, 4)
-    values = _to_float(pixels)
-    colour = values[:, :, :colour_bands]
-    alpha = values[:, :, colour_bands:] if has_alpha else None
-    model_channels = session.contract.channels
-
-    if model_channels == 3:
-        network_in = colour if colour_bands == 3 else np.repeat(colour, 3, axis=2)
-        chroma = None
-    elif colour_bands == 3:
-        ycbcr = rgb2ycbcr(colour)
-        network_in, chroma = ycbcr[:, :, :1], ycbcr[:, :, 1:]
-    else:
-        network_in, chroma = colour, None  # a gray image is used as is
-
-    out_h, out_w = height * scale, width * scale
-    halo = session.contract.receptive_radius
-    if tile is None:
-        tile = auto_tile(model_channels, halo)
-    output = np.empty((out_h, out_w, bands), dtype=pixels.dtype)
-    run = dihedral_mean(session.run) if ensemble else session.run
-    for t in iterate_tiles(plan_tiles(out_h, out_w, tile, halo), on_tile):
-        window = bicubic_window(network_in, scale, (t.win_top, t.win_bottom), (t.win_left, t.win_right))
-        result = run(window.transpose(2, 0, 1)).transpose(1, 2, 0)[t.crop]
-        rows, cols = (t.out_top, t.out_bottom), (t.out_left, t.out_right)
-        if model_channels == 3:
-            rgb = result if colour_bands == 3 else result.mean(axis=2, keepdims=True)
-        elif chroma is not None:
-            cbcr = bicubic_window(chroma, scale, rows, cols)
-            rgb = ycbcr2rgb(np.concatenate([result, cbcr], axis=2))
-        else:
-            rgb = result
-        region = (slice(*rows), slice(*cols))
-        output[region + (slice(0, colour_bands),)] = _from_float(rgb, pixels.dtype)
-        if alpha is not None:
-            output[region + (slice(colour_bands, bands),)] = _from_float(
-                bicubic_window(alpha, scale, rows, cols), pixels.dtype
-            )
-    return output[:, :, 0] if squeeze else output
+    return upscale_bands(pixels, scale, session, tile, on_tile, ensemble).collect()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["axis_weights", "cubic", "imresize", "output_length", "resize_axis"]
+__all__ = ["axis_weights", "cubic", "imresize", "output_length", "resize_axis", "source_span"]
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -82,6 +82,14 @@ def axis_weights(in_length: int, out_length: int, scale: float, antialias: bool 
     return indices, weights
 
 
+def source_span(in_length: int, out_length: int, scale: float, out_range: tuple[int, int],
+                antialias: bool = True) -> tuple[int, int]:
+    """The input samples [low, high) that output samples ``out_range`` of one axis read."""
+    indices, _ = axis_weights(in_length, out_length, float(scale), antialias)
+    used = indices[out_range[0]:out_range[1]]
+    return int(used.min()), int(used.max()) + 1
+
+
 def resize_axis(
     array: np.ndarray,
     axis: int,
@@ -89,28 +97,41 @@ def resize_axis(
     scale: float | None = None,
     out_range: tuple[int, int] | None = None,
     antialias: bool = True,
+    *,
+    in_length: int | None = None,
+    first: int = 0,
 ) -> np.ndarray:
     """Resize ``array`` along ``axis`` to ``out_length`` samples.
 
     ``scale`` defaults to ``out_length / in_length`` (MATLAB's output-size form). ``out_range``
     ``(start, stop)`` computes only those output samples, bit-identical to the same slice of
-    the full result. Float input is computed in its own precision (float32 stays float32);
-    anything else is computed in float64.
+    the full result, and reads only the input samples they need. ``array`` may hold just
+    samples ``first, first + 1, ...`` of an axis of ``in_length`` (a band of rows), as long as
+    it holds every sample ``out_range`` needs (``source_span``). Float input is computed in its
+    own precision (float32 stays float32); anything else is computed in float64.
     """
-    in_length = array.shape[axis]
+    if in_length is None:
+        in_length = array.shape[axis]
     if scale is None:
         scale = out_length / in_length
     indices, weights = axis_weights(in_length, out_length, float(scale), antialias)
     if out_range is not None:
         start, stop = out_range
         indices, weights = indices[start:stop], weights[start:stop]
+    if out_range is not None or first:
+        low, high = (int(indices.min()), int(indices.max()) + 1) if indices.size else (first, first)
+        if low < first or high > first + array.shape[axis]:
+            raise ValueError(f"samples {low}..{high} are needed; the array holds {first}.."
+                             f"{first + array.shape[axis]}")
+        array = array[(slice(None),) * axis + (slice(low - first, high - first),)]
+        indices = indices - low
     work_dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float64
     weights = weights.astype(work_dtype, copy=False)
     # The resized axis first and everything else flattened behind it, contiguous: each tap is
     # then a gather of whole rows, 1.4-3x faster than gathering through a strided view. The sum
     # runs tap by tap in the same order as before, so results are bit-identical.
     moved = np.ascontiguousarray(np.moveaxis(array, axis, 0), dtype=work_dtype)
-    rows = moved.reshape(in_length, -1)
+    rows = moved.reshape(moved.shape[0], -1)
     result = np.multiply(rows[indices[:, 0]], weights[:, 0, None])
     scratch = np.empty_like(result)
     for tap in range(1, indices.shape[1]):

@@ -240,14 +240,17 @@ class Tile:
                 slice(self.out_left - self.win_left, self.out_right - self.win_left))
 
 
-def plan_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
-    """Cover an image with tiles of at most ``tile`` pixels a side (0 = one tile)."""
-    if tile <= 0 or (tile >= height and tile >= width):
+def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None = None) -> list[Tile]:
+    """Cover an image with tiles of at most ``tile`` pixels a side (0 = one tile), row by row;
+    ``rows``: tiles that many rows tall instead (the bands of a streamed image)."""
+    rows = rows or (tile if tile > 0 else height)
+    if tile <= 0 and rows >= height or (tile >= height and tile >= width and rows >= height):
         return [Tile(0, 0, height, width, 0, 0, height, width)]
+    across = tile if tile > 0 else width
     tiles = []
-    for top in range(0, height, tile):
-        for left in range(0, width, tile):
-            bottom, right = min(top + tile, height), min(left + tile, width)
+    for top in range(0, height, rows):
+        for left in range(0, width, across):
+            bottom, right = min(top + rows, height), min(left + across, width)
             tiles.append(Tile(top, left, bottom, right, max(0, top - halo), max(0, left - halo),
                               min(height, bottom + halo), min(width, right + halo)))
     return tiles
