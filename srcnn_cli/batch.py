@@ -9,9 +9,12 @@ reports one ``FileResult`` per job.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,8 @@ from .imageio import (
     read_image,
     write_image,
 )
+from .memory import output_problem
+from .pipeline import Stream
 
 _GLOB_CHARS = set("*?[")
 _DEFAULT_SUFFIXES = ("_x2", "_x3", "_x4")
@@ -255,68 +260,94 @@ class BatchOptions:
 
 def run_batch(
     jobs: list[Job],
-    upscale: Callable,  # pixels -> pixels (on_tile keyword accepted)
+    stream: Callable,  # (pixels, on_tile=) -> pipeline.Stream
     options: BatchOptions,
     *,
     on_result: Callable[[FileResult], None] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
     explain: Callable[[int, int], str] | None = None,
+    output_size: Callable[[int, int], tuple[int, int]] | None = None,
 ) -> list[FileResult]:
     """Upscale every job; a failure is recorded and the batch goes on.
 
-    The output folders must exist (``prepare_outputs``).
+    The next inputs are decoded ahead on worker threads; each output is computed a band at a
+    time on a worker thread while the previous band is encoded (PNG and TIFF never hold the
+    whole output). ``output_size`` lets a format that must hold it be refused before any work
+    when it would not fit in memory. The output folders must exist (``prepare_outputs``).
     """
     results: list[FileResult] = []
 
     def decode(job: Job):
         decoded = read_image(job.source, max_pixels=options.max_pixels)
         # what the output format cannot hold is refused now, not after the network's work
-        check_encodable(decoded.mode, format_for(job.target, options.fmt))
+        fmt = format_for(job.target, options.fmt)
+        check_encodable(decoded.mode, fmt)
+        if output_size is not None:
+            problem = output_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
+            if problem:
+                raise SrcnnError(problem)
         return decoded
 
-    def encode(job: Job, decoded, pixels, started: float) -> FileResult:
-        notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
-            job.target, pixels, fmt=options.fmt, quality=options.quality, icc_profile=decoded.icc_profile,
-            exif=decoded.exif)
+    def upscale(job: Job, decoded, started: float) -> FileResult:
+        image = stream(decoded.pixels, on_tile=on_tile).ahead()
+        bands = _until(cancel, image.bands)
+        try:
+            notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
+                job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
+                icc_profile=decoded.icc_profile, exif=decoded.exif)
+        finally:
+            image.bands.close()  # stops the worker if writing failed
         how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
         return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes, how=how)
 
-    def finish(result: FileResult) -> None:
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    def upscale_or_fail(job: Job, decoded: Future, started: float) -> FileResult:
+        try:
+            return upscale(job, decoded.result(), started)
+        except Cancelled:
+            raise
+        except Exception as exc:  # one bad file must not end the batch
+            return FileResult(job.source, job.target, "failed", describe(exc))
 
+    # The files are written on a worker thread: an interruption (Ctrl-C, SIGTERM) reaches the
+    # main thread, which asks the writer to stop between bands and waits for it, so that the
+    # temporary file is removed and no network is running when the interruption goes on.
+    cancel = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, options.prefetch), thread_name_prefix="decode") as readers, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as writers:
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as writers:
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
-        pending_write: tuple[Job, Future] | None = None
+        writing: Future | None = None
         try:
             for index, job in enumerate(jobs):
                 started = time.monotonic()
-                future = pending_reads.pop(0)
+                decoded = pending_reads.pop(0)
                 following = index + options.prefetch
                 if following < len(jobs):
                     pending_reads.append(readers.submit(decode, jobs[following]))
-                try:
-                    decoded = future.result()
-                    pixels = upscale(decoded.pixels, on_tile=on_tile)
-                except Exception as exc:  # one bad file must not end the batch
-                    finish(FileResult(job.source, job.target, "failed", describe(exc)))
-                    continue
-                if pending_write is not None:
-                    finish(_collect(*pending_write))
-                pending_write = (job, writers.submit(encode, job, decoded, pixels, started))
+                writing = writers.submit(upscale_or_fail, job, decoded, started)
+                result = writing.result()
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
         except BaseException:
-            # Ctrl-C or SIGTERM: nothing new starts; the file being written is finished and
-            # reported, so the caller can say exactly what was done
+            cancel.set()
             for read in pending_reads:
                 read.cancel()
-            if pending_write is not None:
-                finish(_collect(*pending_write))
+            if writing is not None:
+                with contextlib.suppress(BaseException):
+                    writing.result()
             raise
-        if pending_write is not None:
-            finish(_collect(*pending_write))
     return results
+
+
+class Cancelled(Exception):
+    """The batch was interrupted while this file was being written."""
+
+
+def _until(cancel: threading.Event, bands: Iterator) -> Iterator:
+    for band in bands:
+        if cancel.is_set():
+            raise Cancelled
+        yield band
 
 
 def upscale_encoded(
@@ -349,13 +380,6 @@ def _format_notes(read_format: str | None, fmt: str | None, target: Path | None)
     if target is not None and target.suffix.lower() != ".png":
         return []
     return [f"{read_format} is not written here: the output is PNG"]
-
-
-def _collect(job: Job, future: Future) -> FileResult:
-    try:
-        return future.result()
-    except Exception as exc:
-        return FileResult(job.source, job.target, "failed", describe(exc))
 
 
 def describe(exc: Exception) -> str:

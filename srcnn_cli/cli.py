@@ -83,7 +83,11 @@ def library_errors(command):
         except (KeyboardInterrupt, Terminated) as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped by SIGTERM"
             _echo_err(f"{reason}{': ' + str(exc) if str(exc) else ''}")
-            raise SystemExit(EXIT_INTERRUPTED[type(exc)]) from None
+            code = EXIT_INTERRUPTED[type(exc)]
+        # raised outside the handler, so that the interruption's traceback, and the model
+        # sessions its frames hold, are freed now: onnxruntime aborts when a session is left
+        # for the interpreter's shutdown to destroy
+        raise SystemExit(code)
 
     return wrapper
 
@@ -251,8 +255,8 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
 
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
     try:
-        run_batch(plan.jobs, upscaler.upscale, options, on_result=on_result, on_tile=on_tile,
-                  explain=upscaler.describe if upscaler.by_size else None)
+        run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
+                  explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
     except (KeyboardInterrupt, Terminated) as exc:
         for progress in (tile_bar, bar):
             if progress is not None:

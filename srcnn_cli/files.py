@@ -185,7 +185,7 @@ def _create_locked_partial(final: Path) -> tuple[int, Path]:
     """
     while True:
         partial = final.with_name(partial_name(final))
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         _lock(fd, blocking=True)
         try:
             if os.stat(partial).st_ino == os.fstat(fd).st_ino:
@@ -201,7 +201,8 @@ def atomic_output(final: Path) -> Iterator[BinaryIO]:
     final = Path(final)
     fd, partial = _create_locked_partial(final)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "w+b") as handle:  # readable too: a TIFF's directory is revisited
+            handle.raw.name = str(partial)  # type: ignore[attr-defined]  # (tifffile wants a name, not a number)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

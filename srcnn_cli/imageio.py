@@ -19,14 +19,17 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .bandwriters import STREAMED_FORMATS, write_bands
 from .errors import UnsupportedImage
-from .files import read_regular_file, write_atomic
+from .files import atomic_output, read_regular_file
 from .formats import FORMATS, READ_FORMATS
 from .limits import DEFAULT_MAX_PIXELS
+from .memory import input_problem
 
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
@@ -39,6 +42,7 @@ _TIFF_LAYOUT_TAGS = frozenset({
     341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 34675,
 })
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+_WIDE_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 # The formats we open, by their first bytes: the allow-list. Pillow is asked for this one alone.
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SIGNATURES = (
@@ -289,6 +293,9 @@ def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise UnsupportedImage(f"corrupt {kind} file ({exc or type(exc).__name__})") from None
     width, height = image.size
     _check_size(width, height, max_pixels)
+    problem = input_problem(height, width, len(image.getbands()), 2 if image.mode in _WIDE_MODES else 1)
+    if problem:
+        raise UnsupportedImage(problem)
     try:
         frames = getattr(image, "n_frames", 1)  # (walks the file: a damaged page fails here)
         if frames > 1:  # animations and multi-page TIFFs: say so rather than drop pages silently
@@ -414,22 +421,6 @@ def format_for(path, fmt: str | None = None) -> str:
     return FORMATS[suffix]
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def _png_add_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
-    """Insert iCCP and eXIf chunks after IHDR (for PNGs encoded by OpenCV)."""
-    extra = b""
-    if icc:
-        extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
-    if exif:
-        body = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
-        extra += _png_chunk(b"eXIf", body)
-    ihdr_end = 8 + 8 + 13 + 4
-    return png[:ihdr_end] + extra + png[ihdr_end:]
-
-
 def check_encodable(mode: str, fmt: str) -> None:
     """Refuse what ``fmt`` cannot hold, as soon as the decoded mode is known (before any work)."""
     if fmt == "JPEG" and mode in ("LA", "RGBA"):
@@ -437,22 +428,6 @@ def check_encodable(mode: str, fmt: str) -> None:
             "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), "
             "or flatten the image first"
         )
-
-
-def _encode_png_gray_alpha_16(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
-    """A 16-bit gray + alpha PNG (colour type 4), which neither Pillow nor OpenCV writes.
-
-    Every row uses the Sub filter (each byte minus the one a pixel before), which suits the
-    smooth results of upscaling; zlib at its default level compresses the rows.
-    """
-    height, width = pixels.shape[:2]
-    raw = np.ascontiguousarray(pixels.astype(">u2")).view(np.uint8).reshape(height, width * 4)
-    filtered = raw.copy()
-    filtered[:, 4:] -= raw[:, :-4]  # uint8 arithmetic wraps modulo 256, as PNG's filters do
-    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)  # filter type 1
-    header = struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0)
-    png = _PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows.tobytes()))
-    return _png_add_metadata(png + _png_chunk(b"IEND", b""), icc, exif)
 
 
 def encode_image(
@@ -465,119 +440,71 @@ def encode_image(
     notes: list[str] | None = None,
 ) -> bytes:
     """Encode pixels to bytes in ``fmt`` (a Pillow format name), keeping metadata it can hold."""
-    notes = notes if notes is not None else []
-    mode = mode_of(pixels)
-    check_encodable(mode, fmt)
-    if pixels.dtype == np.uint16 and fmt in ("JPEG", "WEBP", "BMP"):
+    buffer = io.BytesIO()
+    encode_stream(buffer, _whole(pixels), fmt, quality=quality, icc_profile=icc_profile, exif=exif,
+                  notes=notes if notes is not None else [])
+    return buffer.getvalue()
+
+
+def _whole(pixels: np.ndarray):
+    from .pipeline import Stream
+
+    return Stream(pixels.shape, pixels.dtype, iter([pixels]))
+
+
+def encode_stream(file: BinaryIO, image, fmt: str, *, quality: int | None = None, icc_profile: bytes | None = None,
+                  exif: bytes | None = None, notes: list[str]) -> None:
+    """Encode a ``pipeline.Stream`` into ``file``: PNG and TIFF band by band (nothing of output
+    size in memory), other formats from the collected image."""
+    shape, dtype = image.shape, np.dtype(image.dtype)
+    channels = shape[2] if len(shape) == 3 else 1
+    check_encodable(_MODES[channels], fmt)
+    if fmt in STREAMED_FORMATS:
+        bands = image.bands
+        if fmt == "TIFF" and channels == 2 and dtype == np.uint16:  # Pillow cannot open 16-bit LA TIFF
+            notes.append("16-bit gray + alpha is written as 16-bit RGBA (TIFF)")
+            shape, bands = shape[:2] + (4,), (band[:, :, [0, 0, 0, 1]] for band in bands)
+        write_bands(file, fmt, shape, dtype, bands, icc=icc_profile, exif=exif, notes=notes)
+        return
+    pixels = image.collect()
+    if pixels.dtype == np.uint16:
         notes.append(f"{fmt} holds 8 bits per channel: reduced the 16-bit result to 8 bits")
         pixels = to_8bit(pixels)
-    if pixels.dtype == np.uint16 and mode != "L":
-        return _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes)
-    image = array_to_pil(pixels, mode)
+    mode = mode_of(pixels)
+    pil_image = array_to_pil(pixels, mode)
     options: dict = {}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = 95 if quality is None else int(quality)
     if fmt == "JPEG":
         options["subsampling"] = "4:4:4" if options["quality"] >= 90 else "4:2:0"
     if fmt == "BMP" and mode == "LA":
-        image = image.convert("RGBA")
+        pil_image = pil_image.convert("RGBA")
     if fmt != "BMP":
         if icc_profile:
             options["icc_profile"] = icc_profile
         if exif:
             options["exif"] = exif
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-_TIFF_SHORT, _TIFF_UNDEFINED = 3, 7
-
-
-def _tiff_add_tags(tiff: bytes, shorts: dict[int, int], blobs: dict[int, bytes]) -> bytes | None:
-    """Add or replace tags in the first IFD of a TIFF (for OpenCV's): one SHORT value each in
-    ``shorts``, UNDEFINED bytes in ``blobs``, packed in the file's own byte order.
-
-    The payload and a rewritten IFD are appended, and the header points at the new IFD; the
-    old one stays as unused bytes. Offsets of existing values do not move, so they stay valid.
-    None where that needs offsets past 4 GB (a BigTIFF), which this does not write.
-    """
-    order = "<" if tiff[:2] == b"II" else ">"
-    if struct.unpack_from(order + "H", tiff, 2)[0] != 42:
-        return None  # BigTIFF: another layout
-    (ifd_offset,) = struct.unpack_from(order + "I", tiff, 4)
-    (count,) = struct.unpack_from(order + "H", tiff, ifd_offset)
-    entries = {}
-    for index in range(count):
-        entry = tiff[ifd_offset + 2 + 12 * index: ifd_offset + 14 + 12 * index]
-        entries[struct.unpack_from(order + "H", entry)[0]] = entry
-    (next_ifd,) = struct.unpack_from(order + "I", tiff, ifd_offset + 2 + 12 * count)
-    out = bytearray(tiff)
-    for tag, value in shorts.items():  # a single SHORT sits left-justified in the entry itself
-        entries[tag] = struct.pack(order + "HHIH2x", tag, _TIFF_SHORT, 1, value)
-    for tag, payload in blobs.items():
-        if len(payload) <= 4:
-            stored = payload.ljust(4, b"\0")
-        else:
-            out += b"\0" * (len(out) % 2)  # values start on a word boundary
-            stored = struct.pack(order + "I", len(out))
-            out += payload
-        entries[tag] = struct.pack(order + "HHI", tag, _TIFF_UNDEFINED, len(payload)) + stored
-    out += b"\0" * (len(out) % 2)
-    new_offset = len(out)
-    out += struct.pack(order + "H", len(entries))
-    out += b"".join(entries[tag] for tag in sorted(entries))  # TIFF wants tags in ascending order
-    out += struct.pack(order + "I", next_ifd)
-    if len(out) >= 2**32:
-        return None  # offsets past 4 GB need a BigTIFF
-    struct.pack_into(order + "I", out, 4, new_offset)
-    return bytes(out)
-
-
-def _encode_16bit_colour(pixels, fmt, icc_profile, exif, notes) -> bytes:
-    cv2 = _opencv()
-
-    if pixels.shape[2] == 2 and fmt == "PNG":
-        return _encode_png_gray_alpha_16(pixels, icc_profile, exif)
-    if pixels.shape[2] == 2:
-        notes.append("16-bit gray + alpha is written as 16-bit RGBA (TIFF)")
-        pixels = pixels[:, :, [0, 0, 0, 1]]
-    order = [2, 1, 0] if pixels.shape[2] == 3 else [2, 1, 0, 3]
-    extension = ".png" if fmt == "PNG" else ".tif"
-    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(pixels[:, :, order]))
-    if not ok:
-        raise UnsupportedImage(f"could not encode a 16-bit {fmt}")
-    data = encoded.tobytes()
-    if fmt == "PNG":
-        return _png_add_metadata(data, icc_profile, exif)
-    # OpenCV leaves the fourth sample unnamed: ExtraSamples = 2 says it is (unassociated) alpha
-    shorts = {338: 2} if pixels.shape[2] == 4 else {}
-    blobs = {34675: icc_profile} if icc_profile else {}
-    if exif:
-        notes.append("16-bit colour TIFF is written without EXIF metadata")
-    tagged = _tiff_add_tags(data, shorts, blobs) if shorts or blobs else data
-    if tagged is None:
-        notes.append("a TIFF over 4 GB is written without its ICC profile or alpha tag")
-        return data
-    return tagged
+    pil_image.save(file, format=fmt, **options)
 
 
 def write_image(
     path,
-    pixels: np.ndarray,
+    pixels,
     *,
     fmt: str | None = None,
     quality: int | None = None,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
 ) -> list[str]:
-    """Encode and atomically write an image; returns notes about lossy conversions."""
+    """Encode and atomically write an image (an array, or a ``pipeline.Stream`` that PNG and
+    TIFF write band by band); returns notes about lossy conversions."""
     path = Path(path)
     notes: list[str] = []
-    data = encode_image(pixels, format_for(path, fmt), quality=quality, icc_profile=icc_profile, exif=exif,
-                        notes=notes)
+    image = _whole(pixels) if isinstance(pixels, np.ndarray) else pixels
     try:
-        write_atomic(path, data)
+        with atomic_output(path) as handle:
+            encode_stream(handle, image, format_for(path, fmt), quality=quality, icc_profile=icc_profile,
+                          exif=exif, notes=notes)
     except OSError as exc:
         raise UnsupportedImage(f"cannot write {path}: {exc.strerror or exc}") from None
     return notes

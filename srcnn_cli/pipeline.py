@@ -13,9 +13,12 @@ with bicubic chroma (Y mode) and alpha, and quantised into the output array.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -24,7 +27,7 @@ from .errors import ModelError, UnsupportedImage
 from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
-from .runtime import Session, SrcnnWarning, auto_tile, iterate_tiles, plan_tiles
+from .runtime import Session, SrcnnWarning, auto_tile, plan_tiles
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -88,6 +91,12 @@ class Stream:
     dtype: np.dtype
     bands: Iterator[np.ndarray]
 
+    def ahead(self, depth: int = 2) -> Stream:
+        """The same bands, computed on a worker thread up to ``depth`` bands ahead of the
+        reader (the network runs while the previous band is being encoded). Closing the
+        returned iterator, or dropping it, stops the worker."""
+        return Stream(self.shape, self.dtype, _produce_ahead(self.bands, depth))
+
     def collect(self) -> np.ndarray:
         """The whole image in one array (what the Python API returns)."""
         output = np.empty(self.shape, self.dtype)
@@ -96,6 +105,45 @@ class Stream:
             output[top:top + len(band)] = band
             top += len(band)
         return output
+
+
+def _produce_ahead(bands: Iterator[np.ndarray], depth: int) -> Iterator[np.ndarray]:
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for band in bands:
+                if not offer((band, None)):
+                    return
+            offer((finished, None))
+        except BaseException as exc:  # handed to the reader, raised there
+            offer((None, exc))
+
+    worker = threading.Thread(target=work, name="bands", daemon=True)
+    try:  # (started inside: a signal that interrupts start() must still stop the worker)
+        worker.start()
+        while True:
+            band, error = ready.get()
+            if error is not None:
+                raise error
+            if band is finished:
+                return
+            yield band
+    finally:
+        stop.set()
+        if worker.ident is not None:
+            worker.join()
 
 
 def _as_planes(pixels: np.ndarray) -> np.ndarray:
@@ -292,21 +340,67 @@ def resize_to(pixels: np.ndarray, size: tuple[int, int], band: int = 256) -> np.
     """MATLAB-exact bicubic (antialiased when shrinking) of H x W x C pixels to ``size``, computed
     a band of output rows at a time; the same dtype back. Bit-identical to a whole-image
     ``imresize`` (the axis with the smaller factor first, as MATLAB)."""
+    source = Stream(pixels.shape, pixels.dtype, iter([pixels]))
+    return resize_stream(source, size, band).collect()
+
+
+def resize_stream(source: Stream, size: tuple[int, int], band: int | None = None) -> Stream:
+    """``resize_to`` over a stream: the source's rows are kept only while an output row needs
+    them, so memory follows the kernel's reach, not the image."""
     out_h, out_w = size
-    height, width = pixels.shape[:2]
+    height, width = source.shape[:2]
     scale_y, scale_x = out_h / height, out_w / width
-    values = pixels / _MAX[pixels.dtype] if pixels.dtype in _MAX else _to_float(pixels).astype(np.float64)
-    output = np.empty((out_h, out_w) + pixels.shape[2:], dtype=pixels.dtype)
     columns_first = scale_x < scale_y
-    wide = resize_axis(values, 1, out_w, scale_x) if columns_first else None
-    for top in range(0, out_h, band):
-        rows = (top, min(out_h, top + band))
-        if wide is not None:
-            part = resize_axis(wide, 0, out_h, scale_y, out_range=rows)
-        else:
-            part = resize_axis(resize_axis(values, 0, out_h, scale_y, out_range=rows), 1, out_w, scale_x)
-        output[rows[0]:rows[1]] = _from_float(part, pixels.dtype)
-    return output
+    channels = source.shape[2] if len(source.shape) == 3 else 1
+    band = band or band_rows(out_w, 256, 2 * channels)
+    indices, _ = axis_weights(height, out_h, scale_y)
+    still_needed = np.minimum.accumulate(indices.min(axis=1)[::-1])[::-1]  # lowest row any later output reads
+
+    def as_values(rows: np.ndarray) -> np.ndarray:
+        rows = rows if rows.ndim == 3 else rows[:, :, None]
+        values = rows / _MAX[rows.dtype] if rows.dtype in _MAX else _to_float(rows).astype(np.float64)
+        return resize_axis(values, 1, out_w, scale_x) if columns_first else values
+
+    def produce() -> Iterator[np.ndarray]:
+        kept: list[np.ndarray] = []
+        first, received, top = 0, 0, 0
+        incoming = iter(source.bands)
+        while top < out_h:
+            stop = min(out_h, top + band)
+            _, needed = source_span(height, out_h, scale_y, (top, stop))
+            while received < needed:
+                rows = as_values(next(incoming))
+                kept.append(rows)
+                received += len(rows)
+            held = np.concatenate(kept) if len(kept) > 1 else kept[0]
+            part = resize_axis(held, 0, out_h, scale_y, (top, stop), in_length=height, first=first)
+            if not columns_first:
+                part = resize_axis(part, 1, out_w, scale_x)
+            out = _from_float(part, source.dtype)
+            yield out if len(source.shape) == 3 else out[:, :, 0]
+            top = stop
+            if top < out_h:  # forget the rows no later output reads
+                drop = int(still_needed[top]) - first
+                kept, first = [held[drop:]], first + drop
+        for _ in incoming:  # let the source finish (its progress, its checks)
+            pass
+
+    shape = (out_h, out_w) + tuple(source.shape[2:])
+    return Stream(shape, source.dtype, produce())
+
+
+def crop_stream(source: Stream, top: int, left: int, height: int, width: int) -> Stream:
+    """Rows [top, top + height) and columns [left, left + width) of a stream."""
+
+    def produce() -> Iterator[np.ndarray]:
+        row = 0
+        for band in source.bands:
+            start, stop = max(top, row), min(top + height, row + len(band))
+            if start < stop:
+                yield np.ascontiguousarray(band[start - row:stop - row, left:left + width])
+            row += len(band)
+
+    return Stream((height, width) + tuple(source.shape[2:]), source.dtype, produce())
 
 
 def trained_scales(spec: str | None, channels: int) -> list[int] | None:
@@ -421,6 +515,11 @@ class Upscaler:
         return plan_size(height, width, self.trained, None if self.width or self.height else float(self.scale),
                          self.width, self.height, self.fit)
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the result for an input of this size."""
+        plan = self.plan(height, width)
+        return plan.crop[2:] if plan.crop is not None else plan.size
+
     def describe(self, height: int, width: int) -> str:
         """Which networks and resize serve an image of this size, for the user to read."""
         plan = self.plan(height, width)
@@ -440,15 +539,19 @@ class Upscaler:
         raise TypeError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
     def _upscale_array(self, pixels: np.ndarray, on_tile) -> np.ndarray:
+        return self.stream(pixels, on_tile).collect()
+
+    def stream(self, pixels: np.ndarray, on_tile: Callable[[int, int], None] | None = None) -> Stream:
+        """The upscaled image a band of rows at a time (for writers that stream). Only a chain
+        of passes (above x4) holds the intermediate passes' results whole."""
         plan = self.plan(*pixels.shape[:2])
-        result = pixels
-        for scale in plan.passes:
-            result = upscale_array(result, scale, self._network(scale)[1], self.tile, on_tile, self.ensemble)
+        source = pixels
+        for scale in plan.passes[:-1]:
+            source = upscale_array(source, scale, self._network(scale)[1], self.tile, on_tile, self.ensemble)
+        last = plan.passes[-1]
+        result = upscale_bands(source, last, self._network(last)[1], self.tile, on_tile, self.ensemble)
         if not plan.exact:
-            squeeze = result.ndim == 2
-            result = resize_to(result[:, :, None] if squeeze else result, plan.size)
-            result = result[:, :, 0] if squeeze else result
+            result = resize_stream(result, plan.size)
         if plan.crop is not None:
-            top, left, crop_h, crop_w = plan.crop
-            result = np.ascontiguousarray(result[top:top + crop_h, left:left + crop_w])
+            result = crop_stream(result, *plan.crop)
         return result

@@ -244,7 +244,7 @@ def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None =
     """Cover an image with tiles of at most ``tile`` pixels a side (0 = one tile), row by row;
     ``rows``: tiles that many rows tall instead (the bands of a streamed image)."""
     rows = rows or (tile if tile > 0 else height)
-    if tile <= 0 and rows >= height or (tile >= height and tile >= width and rows >= height):
+    if (tile <= 0 and rows >= height) or (tile >= height and tile >= width and rows >= height):
         return [Tile(0, 0, height, width, 0, 0, height, width)]
     across = tile if tile > 0 else width
     tiles = []

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from srcnn_cli.limits import DEFAULT_MAX_PIXELS
+
 SIZE = (13, 9)  # width, height: odd sizes, small enough for a fast batch
 
 
@@ -231,7 +233,7 @@ def _bomb_cases(folder: Path) -> list[Case]:
     at = gif.index(b",")  # image descriptor
     gif[at + 5: at + 9] = struct.pack("<HH", 65535, 65535)
     (folder / "bomb_gif.gif").write_bytes(bytes(gif))
-    over = "pixels, over the limit of 150,000,000 (raise it with --max-pixels)"
+    over = f"pixels, over the limit of {DEFAULT_MAX_PIXELS:,} (raise it with --max-pixels)"
     return [Case("bombs (huge declared sizes)", "bomb_png.png", "error",
                  message=f"{side}x{side} is {side * side:,} {over}"),
             Case("bombs (huge declared sizes)", "bomb_gif.gif", "error",

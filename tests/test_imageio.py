@@ -107,17 +107,22 @@ def test_icc_profile_kept(tmp_path, rgb_image):
             assert written.info.get("icc_profile") == profile, name
 
 
-def test_16bit_colour_tiff_keeps_icc_and_names_alpha(tmp_path):
-    # OpenCV writes these TIFFs; the ICC profile (tag 34675) and ExtraSamples = 2 (alpha,
-    # tag 338) are added to its directory afterwards
+def test_16bit_colour_tiff_keeps_icc_exif_and_names_alpha(tmp_path):
+    # tifffile writes these TIFFs, alpha named by ExtraSamples = 2 (tag 338); EXIF and its
+    # Exif sub-directory are merged into its directory afterwards
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "ScanCo"
+    exif.get_ifd(0x8769)[0x9003] = "2020:02:02 02:02:02"
     rng = np.random.default_rng(3)
     for channels in (3, 4):
         pixels = rng.integers(0, 65536, (7, 9, channels), dtype=np.uint16)
-        notes = write_image(tmp_path / f"c{channels}.tif", pixels, icc_profile=profile, exif=b"Exif\0\0II*\0")
-        assert notes == ["16-bit colour TIFF is written without EXIF metadata"]
+        notes = write_image(tmp_path / f"c{channels}.tif", pixels, icc_profile=profile, exif=exif.tobytes())
+        assert notes == []
         with Image.open(tmp_path / f"c{channels}.tif") as written:
             assert written.info.get("icc_profile") == profile
+            assert written.getexif()[0x010F] == "ScanCo"
+            assert written.getexif().get_ifd(0x8769)[0x9003] == "2020:02:02 02:02:02"
             assert written.tag_v2.get(338) == ((2,) if channels == 4 else None)
             assert written.mode == ("RGBA" if channels == 4 else "RGB") and written.size == (9, 7)
         np.testing.assert_array_equal(read_image(tmp_path / f"c{channels}.tif").pixels, pixels)
@@ -174,3 +179,10 @@ def test_float_gray_is_taken_as_unit_range(tmp_path):
     decoded = read_image(tmp_path / "n.tif")
     assert decoded.pixels.tolist() == [[0, 32768], [65535, 0]]
     assert decoded.notes[1] == "1 pixels were NaN (not a number); taken as 0"
+
+
+def test_damaged_exif_is_dropped_from_a_tiff_with_a_note(tmp_path):
+    pixels = np.zeros((4, 5, 3), np.uint8)
+    notes = write_image(tmp_path / "d.tif", pixels, exif=b"Exif\0\0II*\0")
+    assert notes == ["the input's EXIF metadata is damaged: written without it"]
+    np.testing.assert_array_equal(read_image(tmp_path / "d.tif").pixels, pixels)

@@ -1,0 +1,84 @@
+"""How much memory there is and how much an image will take: the decisions made before any work.
+
+* ``available_bytes``: what the kernel says can be allocated without swapping (MemAvailable).
+* ``default_max_pixels``: the default ``--max-pixels``, from the machine's memory.
+* ``output_problem``: a format that holds the whole output (JPEG, WebP, BMP) refused, before
+  any work, when that output would not fit; PNG and TIFF stream and never hold it.
+* ``peak_rss_bytes``: this process's peak resident memory (for ``srcnn bench``).
+
+Importable without numpy (it feeds ``srcnn --help``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+STREAM_OVERHEAD = 768 * 2**20  # what the streamed pipeline may take beside the decoded input
+_WORST_INPUT_BYTES = 16  # per input pixel while decoding: 16-bit RGBA, and the decoder's own copy
+_HELD_OUTPUT_BYTES = {1: 3, 2: 6, 3: 8, 4: 10}  # per output pixel, by channels: our array, Pillow's, the file
+
+
+def physical_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory that can be used now without swapping, or None where this cannot be told."""
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_bytes()
+
+
+def default_max_pixels() -> int:
+    """Half the machine's memory for the decoded input at its largest (16-bit RGBA, decoded
+    twice over), in millions of pixels; 150 million where the memory cannot be told."""
+    physical = physical_bytes()
+    if not physical:
+        return 150_000_000
+    return max(10, physical // 2 // _WORST_INPUT_BYTES // 1_000_000) * 1_000_000
+
+
+def gigabytes(count: int) -> str:
+    return f"{count / 2**30:.1f} GB"
+
+
+def output_problem(height: int, width: int, channels: int, fmt: str, available: int | None = None) -> str | None:
+    """Why an output of this size cannot be written in ``fmt`` here, or None."""
+    if fmt in ("PNG", "TIFF"):
+        return None
+    available = available_bytes() if available is None else available
+    needed = height * width * _HELD_OUTPUT_BYTES[channels] + STREAM_OVERHEAD
+    if available is None or needed <= available:
+        return None
+    return (f"a {width}x{height} {fmt} is encoded whole and needs about {gigabytes(needed)} of memory, "
+            f"{gigabytes(available)} is available: write PNG or TIFF (-f png), which are written "
+            "band by band, or choose a smaller scale")
+
+
+def input_problem(height: int, width: int, channels: int, bytes_per_sample: int,
+                  available: int | None = None) -> str | None:
+    """Why an input of this size cannot be decoded and upscaled here, or None."""
+    available = available_bytes() if available is None else available
+    needed = 2 * height * width * channels * bytes_per_sample + STREAM_OVERHEAD
+    if available is None or needed <= available:
+        return None
+    return (f"{width}x{height} needs about {gigabytes(needed)} of memory to decode and upscale, "
+            f"{gigabytes(available)} is available")
+
+
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident set size so far."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
