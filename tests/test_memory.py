@@ -1,0 +1,68 @@
+"""Memory follows the band and the tile, not the output: peak RSS of real `srcnn upscale` runs.
+
+Each run is a fresh process (peak RSS only grows); a small identity model keeps them fast. The
+same input is upscaled x2 and x4: four times the output must cost next to nothing more, where
+a whole-image pipeline holds the output at least twice (our array and the encoder's copy).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srcnn_cli.memory import STREAM_OVERHEAD
+
+_MEASURE = """
+import resource, sys
+from srcnn_cli.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="srcnn")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def peak_rss(*args) -> int:
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
+
+
+def smooth(height: int, width: int, bands: int, dtype) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    top = np.iinfo(dtype).max
+    planes = [(0.5 + 0.4 * np.sin(x / (7 + 3 * b)) * np.cos(y / 11)) * top for b in range(bands)]
+    return np.stack(planes, axis=2).astype(dtype)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, bands, dtype, fmt", [("rgb8", 3, np.uint8, "png"), ("rgba16", 4, np.uint16, "tiff")])
+def test_peak_memory_does_not_follow_the_output(tmp_path, identity_model, kind, bands, dtype, fmt):
+    # the same width (so the same band), a quarter and the whole of the height
+    baseline = peak_rss("models")  # the interpreter, numpy, onnxruntime: before any image
+    peaks, input_bytes, output_bytes = {}, {}, {}
+    for height in (200, 800):
+        pixels = smooth(height, 1000, bands, dtype)
+        source = tmp_path / f"{kind}_{height}.png"
+        if dtype == np.uint8:
+            Image.fromarray(pixels).save(source)
+        else:
+            import cv2
+
+            cv2.imwrite(str(source), pixels[:, :, [2, 1, 0, 3]])
+        target = tmp_path / f"{kind}_{height}_x4.{fmt}"
+        peaks[height] = peak_rss("upscale", source, "-o", target, "-s", 4, "-m", identity_model, "--tile", 96, "-q")
+        input_bytes[height], output_bytes[height] = pixels.nbytes, pixels.nbytes * 16
+        with Image.open(target) as written:
+            assert written.size == (4000, 4 * height)
+    grown = peaks[800] - peaks[200]
+    # four times the output (29 MB more of uint8 RGB, 77 MB of 16-bit RGBA): the input's bytes
+    # (its file, the decoder's copy, our array) and next to nothing more
+    allowed = 4 * (input_bytes[800] - input_bytes[200]) + 0.1 * (output_bytes[800] - output_bytes[200])
+    assert grown < allowed, (peaks, input_bytes, output_bytes)
+    assert peaks[800] - baseline < pixels.nbytes + STREAM_OVERHEAD
