@@ -15,16 +15,7 @@ import subprocess
 import sys
 import time
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from srcnn_cli.machine import cpu_name
 
 
 def timed(command: list[str], runs: int) -> list[float]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .bandwriters import PNG_LEVEL
 from .errors import SrcnnError
 from .files import NAME_MAX, input_problem, is_partial, list_images, real_path, remove_stale_partials, shown
 from .formats import EXTENSIONS, FORMATS
@@ -32,7 +33,7 @@ from .imageio import (
     read_image,
     write_image,
 )
-from .memory import output_problem
+from .machine import output_problem
 from .pipeline import Stream
 
 _GLOB_CHARS = set("*?[")
@@ -256,6 +257,7 @@ class BatchOptions:
     quality: int | None = None
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     prefetch: int = 2  # images decoded ahead of the network
+    png_level: int = PNG_LEVEL
 
 
 def run_batch(
@@ -294,7 +296,7 @@ def run_batch(
         try:
             notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
                 job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
-                icc_profile=decoded.icc_profile, exif=decoded.exif)
+                icc_profile=decoded.icc_profile, exif=decoded.exif, png_level=options.png_level)
         finally:
             image.bands.close()  # stops the worker if writing failed
         how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
@@ -316,6 +318,14 @@ def run_batch(
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as writers:
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
         writing: Future | None = None
+
+        def report(result: FileResult) -> None:
+            nonlocal writing
+            writing = None
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         try:
             for index, job in enumerate(jobs):
                 started = time.monotonic()
@@ -324,17 +334,14 @@ def run_batch(
                 if following < len(jobs):
                     pending_reads.append(readers.submit(decode, jobs[following]))
                 writing = writers.submit(upscale_or_fail, job, decoded, started)
-                result = writing.result()
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+                report(writing.result())
         except BaseException:
             cancel.set()
             for read in pending_reads:
                 read.cancel()
-            if writing is not None:
+            if writing is not None:  # a file the writer finished as the interruption came is counted
                 with contextlib.suppress(BaseException):
-                    writing.result()
+                    report(writing.result())
             raise
     return results
 
@@ -357,6 +364,7 @@ def upscale_encoded(
     fmt: str | None = None,
     quality: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    png_level: int = PNG_LEVEL,
 ) -> tuple[bytes, list[str]]:
     """One encoded image in, the upscaled image encoded out, with notes (for pipes).
 
@@ -370,7 +378,7 @@ def upscale_encoded(
     check_encodable(decoded.mode, fmt)
     pixels = upscale(decoded.pixels)
     return encode_image(pixels, fmt, quality=quality, icc_profile=decoded.icc_profile,
-                        exif=decoded.exif, notes=notes), notes
+                        exif=decoded.exif, notes=notes, png_level=png_level), notes
 
 
 def _format_notes(read_format: str | None, fmt: str | None, target: Path | None) -> list[str]:

@@ -1,10 +1,12 @@
 """``srcnn bench``: speed of each model on this machine, against the machine's own FP32 peak.
 
-For each model: the model alone on one bicubic plane of ``size`` (tiled as ``upscale`` would),
-then end to end (decode PNG, bicubic, model, colour, encode PNG); the median and best of
-``repeat`` runs after a warm-up; GFLOP/s from the model's multiply-adds; and the fraction of the
+For each model: the model alone on one plane of ``size`` (cut into the bands and tiles that
+``upscale`` uses), then end to end through the very code ``srcnn upscale`` runs (decode a PNG
+of ``size / scale``, bicubic, model, colour, encode PNG band by band); the median and best of
+``repeat`` runs after a warm-up; GFLOP/s from the model's multiply-adds; the fraction of the
 FP32 peak measured in the same run (the best large float32 matrix product through onnxruntime
-and numpy, whichever is faster). Optionally Set14 PSNR, for the paper's speed/quality plot.
+and numpy, whichever is faster); end to end as a fraction of the model alone; the process's
+peak RSS; the runtime and the CPU. Optionally Set14 PSNR, for the paper's speed/quality plot.
 """
 from __future__ import annotations
 
@@ -24,18 +26,23 @@ from .runtime import auto_tile, plan_tiles, raw_session
 class BenchResult:
     model: str
     scale: int
+    runtime: str
     ms_median: float
     ms_best: float
-    mpix_per_s: float
+    mpix_per_s: float  # the model alone, output megapixels a second
     gflops: float | None
     peak_fraction: float | None
     end_to_end_ms: float
+    end_to_end_mpix_per_s: float
+    end_to_end_fraction: float  # end to end against the model alone
+    peak_rss_mib: float | None  # the process's, after this model's runs
     set14_psnr: float | None
 
 
 @dataclass
 class BenchReport:
     device: str
+    cpu: str
     size: tuple[int, int]
     threads: int
     peak_gflops: float
@@ -119,45 +126,50 @@ def _synthetic_image(width: int, height: int) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
-def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=None):
-    from PIL import Image
+def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=None, runtime="auto"):
+    from .imageio import decode_image, encode_stream
+    from .machine import peak_rss_bytes
+    from .pipeline import Upscaler, band_rows
 
-    from .pipeline import Upscaler
-
-    upscaler = Upscaler(spec, scale=scale, device=device, threads=threads, tile=tile)
+    upscaler = Upscaler(spec, scale=scale, device=device, threads=threads, tile=tile, runtime=runtime)
     session = upscaler.session
     width, height = size
-    plane = np.random.default_rng(0).random((height, width), dtype=np.float32)
+    low = _synthetic_image(max(1, width // scale), max(1, height // scale))
+    width, height = low.shape[1] * scale, low.shape[0] * scale  # what the pipeline makes of it
+    channels = session.contract.channels
     halo = session.contract.receptive_radius
-    tiles = plan_tiles(height, width, auto_tile(session.contract.channels, halo) if tile is None else tile, halo)
-    planes = np.repeat(plane[None], session.contract.channels, axis=0)
+    side = auto_tile(channels, halo) if tile is None else tile
+    tiles = plan_tiles(height, width, side, halo, band_rows(width, side, channels + 3 + 3))
+    plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
 
     def model_only():
         for t in tiles:
-            session.run(planes[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+            session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
 
     times = _timed(model_only, repeat)
-    low = _synthetic_image(max(1, width // scale), max(1, height // scale))
+    from PIL import Image
+
     buffer = io.BytesIO()
     Image.fromarray(low).save(buffer, "PNG")
     encoded = buffer.getvalue()
 
     def end_to_end():
-        with Image.open(io.BytesIO(encoded)) as image:
-            pixels = np.asarray(image.convert("RGB"))
-        out = upscaler.upscale(pixels)
-        Image.fromarray(out).save(io.BytesIO(), "PNG", compress_level=1)
+        decoded = decode_image(encoded)
+        encode_stream(io.BytesIO(), upscaler.stream(decoded.pixels).ahead(), "PNG", notes=[])
 
-    e2e = _timed(end_to_end, max(1, repeat // 2))
+    e2e = statistics.median(_timed(end_to_end, max(1, repeat // 2)))
     median = statistics.median(times)
-    macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(session.contract.channels)})
+    macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(channels)})
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
     from .evaluate import session_runner
 
-    psnr = set14_psnr(session_runner(session), scale, session.contract.channels, data_dir, upscaler.model.source)
+    psnr = set14_psnr(session_runner(session), scale, channels, data_dir, upscaler.model.source)
     name = upscaler.model.info.name if upscaler.model.info else short_name(upscaler.model.source)
-    return session, BenchResult(name, scale, median * 1e3, min(times) * 1e3, width * height / median / 1e6,
-                                gflops, None, statistics.median(e2e) * 1e3, psnr)
+    rss = peak_rss_bytes()
+    megapixels = width * height / 1e6
+    return session, BenchResult(name, scale, session.runtime, median * 1e3, min(times) * 1e3, megapixels / median,
+                                gflops, None, e2e * 1e3, megapixels / e2e, median / e2e,
+                                None if rss is None else rss / 2**20, psnr)
 
 
 def bench(
@@ -170,6 +182,7 @@ def bench(
     threads: int = 0,
     data_dir: str | bool | None = None,
     on_model: Callable[[str], None] | None = None,
+    runtime: str = "auto",
 ) -> BenchReport:
     """Time each model; ``data_dir=False`` skips the Set14 PSNR column; ``on_model`` hears of
     each model when its row is done."""
@@ -177,7 +190,7 @@ def bench(
         raise ModelError("name at least one model to benchmark")
     results, device_used = [], "cpu"
     for spec in models:
-        session, result = bench_model(spec, scale, size, device, threads, repeat, data_dir=data_dir)
+        session, result = bench_model(spec, scale, size, device, threads, repeat, data_dir=data_dir, runtime=runtime)
         device_used = session.device
         results.append(result)
         if on_model is not None:
@@ -194,7 +207,10 @@ def bench(
     bicubic_ms = statistics.median(
         _timed(lambda: bicubic_window(low, scale, (0, low.shape[0] * scale), (0, low.shape[1] * scale)), repeat)) * 1e3
     bicubic_psnr = set14_psnr(lambda plane: plane, scale, 1, data_dir, "bicubic")
-    return BenchReport(device_used, (width, height), threads, peak, source, results, bicubic_ms, bicubic_psnr)
+    from .machine import cpu_name
+
+    return BenchReport(device_used, cpu_name(), (width, height), threads, peak, source, results, bicubic_ms,
+                       bicubic_psnr)
 
 
 def bench_plot(report: BenchReport, path) -> None:

@@ -33,6 +33,7 @@ from .cli_options import (
     one_scale,
     quiet_option,
     resolve_device,
+    runtime_option,
     scale_option,
     threads_option,
     tile_option,
@@ -161,20 +162,23 @@ def cli():
 @click.option("--channels", type=click.Choice(["y", "rgb"]),
               help="y: network on luma (default); rgb: a 3-channel model.")
 @device_options
+@runtime_option
 @tile_option
 @click.option("-r", "--recursive", is_flag=True, help="Walk folders recursively and mirror the tree.")
 @click.option("--suffix", help="Appended to output names (default _xSCALE).")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES),
               help="Output format (default: from the name).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WEBP quality (default 95).")
+@click.option("--png-level", type=click.IntRange(0, 9), default=1, show_default=True,
+              help="PNG compression: 1 keeps up with the network; 6 to 9 make files about 10 % smaller, slower.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse inputs with more pixels than this.")
 @threads_option
 @quiet_option
 @library_errors
-def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, channels, device, gpu, tile,
-            recursive, suffix, fmt, quality, overwrite, max_pixels, threads, quiet):
+def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, channels, device, gpu, runtime,
+            tile, recursive, suffix, fmt, quality, png_level, overwrite, max_pixels, threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
     from .files import shown
@@ -191,12 +195,12 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
     device = resolve_device(device, gpu)
     # the model is resolved first: a mistyped -m is an error even when every output exists
     upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
-                        threads=threads, tile=tile, ensemble=ensemble)
+                        threads=threads, tile=tile, ensemble=ensemble, runtime=runtime)
     if suffix is None:
         suffix = _size_suffix(scale, width, height)
     if "-" in inputs or output == "-":
         _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
-                      upscaler)
+                      upscaler, png_level)
         return
     try:
         plan = plan_jobs(inputs, output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
@@ -253,7 +257,7 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
         if bar is not None:
             bar.update(1)
 
-    options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels)
+    options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels, png_level=png_level)
     try:
         run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
                   explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
@@ -300,7 +304,7 @@ def _standard_output():
     return stream.buffer
 
 
-def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, upscaler) -> None:
+def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, upscaler, png_level) -> None:
     """One image from standard input (``-``) and/or to standard output (``-o -``, or no -o after ``-``)."""
     import time
 
@@ -339,7 +343,7 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
     started = time.monotonic()
     try:
         encoded, notes = upscale_encoded(data, upscaler.upscale, fmt=target_format, quality=quality,
-                                         max_pixels=max_pixels)
+                                         max_pixels=max_pixels, png_level=png_level)
     except SrcnnError as exc:
         raise click.ClickException(f"{name}: {exc}") from None
     for note in notes:
@@ -455,11 +459,12 @@ def convert_mat(mat_file, output, scale):
               help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.")
 @ensemble_option
 @device_options
+@runtime_option
 @threads_option
 @quiet_option
 @library_errors
 def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
-                 save_images, ensemble, device, gpu, threads, quiet):
+                 save_images, ensemble, device, gpu, runtime, threads, quiet):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, evaluation_size, results_json
 
@@ -475,7 +480,7 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         total = evaluation_size(list(datasets), scales, data_dir)
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
     results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
-                       device=device, threads=threads, save_dir=save_images, ensemble=ensemble,
+                       device=device, threads=threads, save_dir=save_images, ensemble=ensemble, runtime=runtime,
                        on_image=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()
@@ -701,9 +706,10 @@ def _crop(ctx, param, text: str | None) -> tuple[int, int, int, int] | None:
 @click.option("--zoom", type=click.IntRange(min=1), help="Nearest-neighbour zoom of the region (default: to 256 px).")
 @click.option("--low-res", is_flag=True, help="IMAGE is the low-resolution input, not a ground truth to downscale.")
 @device_options
+@runtime_option
 @threads_option
 @library_errors
-def compare(image, output, scales, model, crop, size, zoom, low_res, device, gpu, threads):
+def compare(image, output, scales, model, crop, size, zoom, low_res, device, gpu, runtime, threads):
     """Compare bicubic and models on one region of an image (the paper's Fig. 14)."""
     from .compare import compare as run_compare
     from .compare import render_sheet
@@ -721,7 +727,7 @@ def compare(image, output, scales, model, crop, size, zoom, low_res, device, gpu
     except SrcnnError as exc:
         raise click.ClickException(f"{shown(image)}: {exc}") from None
     sheet = run_compare(pixels, scale=scale, models=models, name=Path(image).name, crop=crop, size=size,
-                        zoom=zoom, low_res=low_res, device=device, threads=threads)
+                        zoom=zoom, low_res=low_res, device=device, threads=threads, runtime=runtime)
     with _writing(output):
         render_sheet(sheet, output)
     for panel in sheet.panels:
@@ -757,6 +763,7 @@ def _size(ctx, param, text: str) -> tuple[int, int]:
 @click.option("--size", default="1280x720", show_default=True, callback=_size,
               help="Output (network input) size, WIDTHxHEIGHT.")
 @device_options
+@runtime_option
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
 @threads_option
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set14 is, for the PSNR column.")
@@ -765,7 +772,8 @@ def _size(ctx, param, text: str) -> tuple[int, int]:
 @click.option("--json", "json_path", help="Write JSON to a file, or - for stdout.")
 @quiet_option
 @library_errors
-def bench(model, scales, size, device, gpu, repeat, threads, data_dir, no_psnr, plot_path, json_path, quiet):
+def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, no_psnr, plot_path, json_path,
+          quiet):
     """Time models (9-1-5 vs 9-5-5, ...) against this machine's FP32 peak."""
     from .bench import bench as run_bench
     from .bench import bench_plot
@@ -782,21 +790,22 @@ def bench(model, scales, size, device, gpu, repeat, threads, data_dir, no_psnr, 
 
         bar = tqdm(total=len(models), unit="model", desc="bench", file=sys.stderr)
     report = run_bench(models, scale=scale, size=(width, height), device=device, repeat=repeat, threads=threads,
+                       runtime=runtime,
                        data_dir=False if no_psnr else data_dir,
                        on_model=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()
     if json_path != "-":
-        click.echo(f"device {report.device}, {width}x{height} at x{scale}, threads {report.threads or 'all'}, "
-                   f"FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})")
-        click.echo(f"{'model':<16} {'median ms':>10} {'best ms':>9} {'MP/s':>7} {'GFLOP/s':>8} {'of peak':>8} "
-                   f"{'end-to-end ms':>14} {'Set14 dB':>9}")
+        click.echo(f"{report.cpu}, device {report.device}, {width}x{height} at x{scale}, threads "
+                   f"{report.threads or 'all'}, FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})")
+        click.echo(f"{'model':<14} {'runtime':<11} {'model ms':>9} {'MP/s':>6} {'of peak':>7} "
+                   f"{'end-to-end ms':>13} {'MP/s':>6} {'of model':>8} {'RSS MiB':>7} {'Set14 dB':>8}")
         for r in report.results:
-            click.echo(f"{r.model:<16} {r.ms_median:>10.1f} {r.ms_best:>9.1f} {r.mpix_per_s:>7.2f} "
-                       f"{_num(r.gflops, 1):>8} {_num(r.peak_fraction, 2):>8} {r.end_to_end_ms:>14.1f} "
-                       f"{_num(r.set14_psnr):>9}")
-        click.echo(f"{'bicubic':<16} {report.bicubic_ms:>10.1f} {'':>9} {'':>7} {'':>8} {'':>8} {'':>14} "
-                   f"{_num(report.bicubic_set14_psnr):>9}")
+            click.echo(f"{r.model:<14} {r.runtime:<11} {r.ms_median:>9.1f} {r.mpix_per_s:>6.2f} "
+                       f"{_num(r.peak_fraction, 2):>7} {r.end_to_end_ms:>13.1f} {r.end_to_end_mpix_per_s:>6.2f} "
+                       f"{r.end_to_end_fraction:>8.2f} {_num(r.peak_rss_mib, 0):>7} {_num(r.set14_psnr):>8}")
+        click.echo(f"{'bicubic':<14} {'numpy':<11} {report.bicubic_ms:>9.1f} {'':>6} {'':>7} {'':>13} {'':>6} "
+                   f"{'':>8} {'':>7} {_num(report.bicubic_set14_psnr):>8}")
     if json_path:
         text = json.dumps(report.to_json(), indent=2)
         if json_path == "-":

@@ -12,7 +12,7 @@ import re
 import click
 
 from .formats import FORMATS
-from .limits import DEFAULT_MAX_PIXELS, FITS, SCALES
+from .limits import DEFAULT_MAX_PIXELS, FITS, RUNTIMES, SCALES
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_CHOICES"]
 FORMAT_CHOICES = list(FORMATS)
@@ -93,6 +93,9 @@ def resolve_device(device: str, gpu: int | None) -> str:
 
 threads_option = click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
                               help="CPU threads for the network (0 = all cores).")
+runtime_option = click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
+                              help="Who runs the network: auto (OpenVINO on the CPU where installed, else "
+                                   "onnxruntime), onnxruntime or openvino.")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or per-item lines; errors still show.")
 ensemble_option = click.option("--ensemble", is_flag=True,
                                help="Average the network over 8 flips and rotations (8x slower).")

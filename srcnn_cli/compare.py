@@ -81,6 +81,7 @@ def compare(
     low_res: bool = False,
     device: str = "auto",
     threads: int = 0,
+    runtime: str = "auto",
 ) -> Sheet:
     """Upscale ``image`` (uint8 gray or RGB) with bicubic and each model; the panels of one region."""
     from .pipeline import Upscaler
@@ -93,7 +94,8 @@ def compare(
     else:
         low = quantize_uint8(imresize(truth.astype(np.float64) / 255.0, 1.0 / scale))
     out_h, out_w = low.shape[0] * scale, low.shape[1] * scale
-    upscalers = [Upscaler(spec, scale=scale, device=device, threads=threads) for spec in models]  # names checked first
+    # names checked first
+    upscalers = [Upscaler(spec, scale=scale, device=device, threads=threads, runtime=runtime) for spec in models]
     bicubic = quantize_uint8(imresize(low.astype(np.float64) / 255.0, float(scale)))
     outputs: list[tuple[str, np.ndarray, float | None]] = [("bicubic", bicubic, None)]
     for upscaler in upscalers:

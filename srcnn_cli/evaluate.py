@@ -202,16 +202,17 @@ def evaluate(
     save_dir: str | None = None,
     on_image: Callable[[str], None] | None = None,
     ensemble: bool = False,
+    runtime: str = "auto",
 ) -> list[DatasetResult]:
     """Evaluate a model spec on datasets at scales: the library function behind ``srcnn eval``."""
     from .models import CHANNEL_NAMES, resolve_model
-    from .runtime import Session
+    from .runtime import open_session
 
     folders = [(name, find_dataset(name, data_dir)) for name in datasets]
     results = []
     for scale in scales:
         loaded = resolve_model(model, scale, CHANNEL_NAMES.get(channels or "y", 1))
-        session = Session(loaded.data, device=device, threads=threads, source=loaded.source)
+        session = open_session(loaded.data, device, threads, loaded.source, runtime)
         model_channels = session.contract.channels
         arch = loaded.info.arch if loaded.info else session.contract.metadata.get("srcnn.arch")
         runner = session_runner(session, ensemble)

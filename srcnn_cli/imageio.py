@@ -24,12 +24,12 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .bandwriters import STREAMED_FORMATS, write_bands
+from .bandwriters import PNG_LEVEL, STREAMED_FORMATS, write_bands
 from .errors import UnsupportedImage
 from .files import atomic_output, read_regular_file
 from .formats import FORMATS, READ_FORMATS
 from .limits import DEFAULT_MAX_PIXELS
-from .memory import input_problem
+from .machine import input_problem
 
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
@@ -438,11 +438,12 @@ def encode_image(
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
     notes: list[str] | None = None,
+    png_level: int = PNG_LEVEL,
 ) -> bytes:
     """Encode pixels to bytes in ``fmt`` (a Pillow format name), keeping metadata it can hold."""
     buffer = io.BytesIO()
     encode_stream(buffer, _whole(pixels), fmt, quality=quality, icc_profile=icc_profile, exif=exif,
-                  notes=notes if notes is not None else [])
+                  notes=notes if notes is not None else [], png_level=png_level)
     return buffer.getvalue()
 
 
@@ -453,7 +454,7 @@ def _whole(pixels: np.ndarray):
 
 
 def encode_stream(file: BinaryIO, image, fmt: str, *, quality: int | None = None, icc_profile: bytes | None = None,
-                  exif: bytes | None = None, notes: list[str]) -> None:
+                  exif: bytes | None = None, notes: list[str], png_level: int = PNG_LEVEL) -> None:
     """Encode a ``pipeline.Stream`` into ``file``: PNG and TIFF band by band (nothing of output
     size in memory), other formats from the collected image."""
     shape, dtype = image.shape, np.dtype(image.dtype)
@@ -464,7 +465,7 @@ def encode_stream(file: BinaryIO, image, fmt: str, *, quality: int | None = None
         if fmt == "TIFF" and channels == 2 and dtype == np.uint16:  # Pillow cannot open 16-bit LA TIFF
             notes.append("16-bit gray + alpha is written as 16-bit RGBA (TIFF)")
             shape, bands = shape[:2] + (4,), (band[:, :, [0, 0, 0, 1]] for band in bands)
-        write_bands(file, fmt, shape, dtype, bands, icc=icc_profile, exif=exif, notes=notes)
+        write_bands(file, fmt, shape, dtype, bands, icc=icc_profile, exif=exif, notes=notes, png_level=png_level)
         return
     pixels = image.collect()
     if pixels.dtype == np.uint16:
@@ -495,6 +496,7 @@ def write_image(
     quality: int | None = None,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
+    png_level: int = PNG_LEVEL,
 ) -> list[str]:
     """Encode and atomically write an image (an array, or a ``pipeline.Stream`` that PNG and
     TIFF write band by band); returns notes about lossy conversions."""
@@ -504,7 +506,7 @@ def write_image(
     try:
         with atomic_output(path) as handle:
             encode_stream(handle, image, format_for(path, fmt), quality=quality, icc_profile=icc_profile,
-                          exif=exif, notes=notes)
+                          exif=exif, notes=notes, png_level=png_level)
     except OSError as exc:
         raise UnsupportedImage(f"cannot write {path}: {exc.strerror or exc}") from None
     return notes

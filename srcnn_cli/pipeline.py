@@ -27,7 +27,7 @@ from .errors import ModelError, UnsupportedImage
 from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
-from .runtime import Session, SrcnnWarning, auto_tile, plan_tiles
+from .runtime import Session, SrcnnWarning, auto_tile, open_session, plan_tiles
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -431,7 +431,8 @@ class Upscaler:
     for runs the smallest trained scale at or above it (x4 repeated above x4), then a
     MATLAB-exact bicubic brings the result to the exact size. ``channels`` is ``"y"`` or
     ``"rgb"``; files bring their own. ``ensemble`` averages the network over the 8 flips and
-    rotations of its input (8 times the work). Holds no per-image state: ``upscale`` is safe to
+    rotations of its input (8 times the work). ``runtime``: ``auto``, ``onnxruntime`` or
+    ``openvino`` (``runtime.open_session``). Holds no per-image state: ``upscale`` is safe to
     call concurrently once its networks are loaded.
     """
 
@@ -448,6 +449,7 @@ class Upscaler:
         threads: int = 0,
         tile: int | None = None,
         ensemble: bool = False,
+        runtime: str = "auto",
     ):
         if channels is not None and channels not in CHANNEL_NAMES:
             raise ModelError(f"channels must be 'y' or 'rgb', got {channels!r}")
@@ -459,7 +461,7 @@ class Upscaler:
         self.width, self.height, self.fit = width, height, fit
         self.tile, self.ensemble = tile, ensemble
         self._spec, self._channels = model, channels
-        self._device, self._threads = device, threads
+        self._device, self._threads, self._runtime = device, threads, runtime
         self._networks: dict[int, tuple[LoadedModel, Session]] = {}
         wanted = CHANNEL_NAMES[channels or "y"]
         trained = trained_scales(model, wanted)
@@ -494,7 +496,7 @@ class Upscaler:
 
     def _load(self, loaded: LoadedModel) -> tuple[LoadedModel, Session]:
         """A session for the model on this upscaler's device, its channels checked against --channels."""
-        session = Session(loaded.data, device=self._device, threads=self._threads, source=loaded.source)
+        session = open_session(loaded.data, self._device, self._threads, loaded.source, self._runtime)
         got = session.contract.channels
         if self._channels is not None and CHANNEL_NAMES[self._channels] != got:
             raise ModelError(

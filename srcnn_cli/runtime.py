@@ -1,14 +1,18 @@
-"""The one owner of onnxruntime: provider choice, threads, the model contract, tiled inference.
+"""The runtimes: provider choice, threads, the model contract, tiles.
 
-``Session`` wraps an ``onnxruntime.InferenceSession`` for a model that follows the contract
+``Session`` owns onnxruntime: an ``InferenceSession`` for a model that follows the contract
 (one float32 N x C x H x W input in [0, 1], one output of the same shape, padding inside).
+``OpenVinoSession`` owns OpenVINO (the ``[openvino]`` extra), for the CPU. ``open_session`` is
+where ``--runtime auto|onnxruntime|openvino`` is decided.
 ``run_tiled`` is a pure function of its arguments: the plane is cut into tiles with a halo of
 at least the receptive-field radius, so the result equals an untiled run.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import DeviceError, ModelError
+from .limits import RUNTIMES
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -144,6 +149,10 @@ class Session:
     def device(self) -> str:
         return "cuda" if CUDA in self.providers else "cpu"
 
+    @property
+    def runtime(self) -> str:
+        return "onnxruntime"
+
     def _check_contract(self) -> ModelContract:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -216,6 +225,69 @@ class Session:
         out = self._run(np.ascontiguousarray(planes[None], dtype=np.float32))[0]
         self._check_finite(out)
         return out
+
+
+class OpenVinoSession(Session):
+    """OpenVINO runs the network on the CPU; onnxruntime reads and checks the model's contract
+    (the same checks, the same errors), then is no longer used."""
+
+    def __init__(self, model: bytes, threads: int = 0, source: str = "model"):
+        super().__init__(model, device="cpu", threads=threads, source=source)
+        ov = _openvino()
+        core = ov.Core()
+        config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}  # not bf16
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        try:
+            self._compiled = core.compile_model(core.read_model(model), "CPU", config)
+        except Exception as exc:  # OpenVINO raises its own, untyped, errors
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"OpenVINO cannot load {source}: {first}") from None
+        self._requests = threading.local()  # an infer request serves one thread at a time
+        self.providers = ["OpenVINO CPU"]
+
+    @property
+    def runtime(self) -> str:
+        return "openvino"
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "_compiled"):  # the contract checks, during __init__
+            return super()._run(batch)
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self._compiled.create_infer_request()
+        return request.infer({0: batch}, share_inputs=True)[0].copy()
+
+
+def _openvino():
+    try:
+        import openvino
+    except ImportError:
+        raise DeviceError("--runtime openvino needs OpenVINO: pip install 'srcnn-cli[openvino]'") from None
+    return openvino
+
+
+def openvino_installed() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def open_session(model: bytes, device: str = "auto", threads: int = 0, source: str = "model",
+                 runtime: str = "auto") -> Session:
+    """A session on the runtime asked for. ``auto``: onnxruntime where CUDA is asked for or
+    works, else OpenVINO where it is installed (as fast or faster on every bundled model on
+    the CPUs we measured: docs/results.md), else onnxruntime."""
+    if runtime not in RUNTIMES:
+        raise DeviceError(f"unknown runtime {runtime!r}: use {', '.join(RUNTIMES)}")
+    kind, _ = parse_device(device)
+    if runtime == "openvino":
+        if kind == "cuda":
+            raise DeviceError("--runtime openvino runs on the CPU: use --device cpu, or --runtime onnxruntime "
+                              "for CUDA")
+        return OpenVinoSession(model, threads, source)
+    cpu_only = kind == "cpu" or (kind == "auto" and CUDA not in _ort().get_available_providers())
+    if runtime == "auto" and cpu_only and openvino_installed():
+        return OpenVinoSession(model, threads, source)
+    return Session(model, device, threads, source)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from srcnn_cli.onnxmodel import srcnn_onnx_bytes
 
 from .conftest import random_layers
 
-JSON_KEYS = {"model", "scale", "ms_median", "ms_best", "mpix_per_s", "gflops", "peak_fraction", "end_to_end_ms", "set14_psnr"}
+JSON_KEYS = {"model", "scale", "runtime", "ms_median", "ms_best", "mpix_per_s", "gflops", "peak_fraction",
+             "end_to_end_ms", "end_to_end_mpix_per_s", "end_to_end_fraction", "peak_rss_mib", "set14_psnr"}
 
 
 def test_multiply_adds_match_the_papers_parameter_counts():
@@ -36,6 +37,10 @@ def test_bench_report(small_model, monkeypatch):
     assert report.device == "cpu" and report.peak_gflops > 0 and report.size == (64, 48)
     (result,) = report.results
     assert result.ms_best <= result.ms_median and result.end_to_end_ms > 0
+    assert result.end_to_end_fraction == pytest.approx(result.ms_median / result.end_to_end_ms)
+    assert result.end_to_end_mpix_per_s == pytest.approx(64 * 48 / result.end_to_end_ms / 1e3)
+    assert result.peak_rss_mib > 10 and result.runtime in ("onnxruntime", "openvino")
+    assert report.cpu
     assert result.gflops == pytest.approx(2 * (81 * 16 + 16 * 8 * 25 + 8 * 25) * 64 * 48 / result.ms_median / 1e6)
     assert (report.peak_gflops, report.peak_source) == (100.0, "test peak")
     assert result.peak_fraction == pytest.approx(result.gflops / 100.0)
@@ -48,7 +53,7 @@ def test_bench_cli_json(small_model, tmp_path):
                                  "--no-psnr", "--json", "-"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert {"device", "size", "threads", "peak_gflops", "results"} <= set(report)
+    assert {"device", "cpu", "size", "threads", "peak_gflops", "results"} <= set(report)
     assert report["size"] == [48, 32] and set(report["results"][0]) == JSON_KEYS
     bad = runner.invoke(cli, ["bench", "--size", "12by7"])
     assert bad.exit_code == 2 and "is not WIDTHxHEIGHT" in bad.output

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcnn_cli.memory import STREAM_OVERHEAD
+from srcnn_cli.machine import STREAM_OVERHEAD
 
 _MEASURE = """
 import resource, sys

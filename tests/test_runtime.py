@@ -3,7 +3,16 @@ import pytest
 
 from srcnn_cli.errors import DeviceError, ModelError
 from srcnn_cli.onnxmodel import Layer, identity_layers, srcnn_onnx_bytes
-from srcnn_cli.runtime import CPU, CUDA, Session, auto_tile, choose_providers, parse_device, plan_tiles
+from srcnn_cli.runtime import (
+    CPU,
+    CUDA,
+    Session,
+    auto_tile,
+    choose_providers,
+    openvino_installed,
+    parse_device,
+    plan_tiles,
+)
 
 from .conftest import random_layers
 
@@ -81,3 +90,56 @@ def test_fixed_size_model_is_one_clear_error():
                          {"srcnn.receptive_radius": "8"})
     with pytest.raises(ModelError, match="models must accept any height and width"):
         Session(fixed, device="cpu", source="fixed.onnx")
+
+
+needs_openvino = pytest.mark.skipif(not openvino_installed(),
+                                    reason="OpenVINO is not installed (pip install 'srcnn-cli[openvino]')")
+
+
+@needs_openvino
+def test_openvino_computes_what_onnxruntime_computes():
+    from srcnn_cli.runtime import OpenVinoSession, open_session
+
+    model = srcnn_onnx_bytes(random_layers(3), {"srcnn.receptive_radius": "8"})
+    reference = open_session(model, "cpu", runtime="onnxruntime")
+    openvino = open_session(model, "cpu", runtime="openvino")
+    assert isinstance(openvino, OpenVinoSession) and type(reference) is Session
+    assert (reference.runtime, openvino.runtime) == ("onnxruntime", "openvino")
+    assert openvino.contract == reference.contract
+    planes = np.random.default_rng(0).random((1, 37, 53), dtype=np.float32)
+    # full float32 (no bf16 on CPUs that have it): equal to float rounding
+    np.testing.assert_allclose(openvino.run(planes), reference.run(planes), atol=2e-5)
+    assert openvino.run(planes[:, :20, :31]).shape == (1, 20, 31)  # another shape, the same model
+    assert type(open_session(model, "cpu")) is OpenVinoSession  # auto: OpenVINO on the CPU where installed
+
+
+def test_runtime_choice_errors(monkeypatch):
+    import sys
+
+    from srcnn_cli.runtime import open_session
+
+    model = srcnn_onnx_bytes(random_layers(3))
+    with pytest.raises(DeviceError, match="--runtime openvino runs on the CPU: use --device cpu"):
+        open_session(model, "cuda", runtime="openvino")
+    with pytest.raises(DeviceError, match="unknown runtime 'tvm'"):
+        open_session(model, "cpu", runtime="tvm")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
+    monkeypatch.setattr("srcnn_cli.runtime.openvino_installed", lambda: False)
+    with pytest.raises(DeviceError, match=r"--runtime openvino needs OpenVINO: pip install 'srcnn-cli\[openvino\]'"):
+        open_session(model, "cpu", runtime="openvino")
+    assert type(open_session(model, "cpu")) is Session  # auto without OpenVINO: onnxruntime
+
+
+def test_runtime_option_reaches_the_upscaler(tmp_path, identity_model):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from srcnn_cli.cli import cli
+
+    Image.fromarray(np.zeros((9, 11, 3), np.uint8)).save(tmp_path / "a.png")
+    for runtime in ("onnxruntime", "openvino") if openvino_installed() else ("onnxruntime",):
+        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / f"{runtime}.png"),
+                                          "-s", "2", "-m", str(identity_model), "--runtime", runtime, "-q"])
+        assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(cli, ["upscale", str(tmp_path / "a.png"), "--runtime", "tvm"])
+    assert bad.exit_code == 2 and "Invalid value for '--runtime'" in bad.output

@@ -112,7 +112,9 @@ def export_run(
     skipped: list[str] = []
     for dataset in eval_sets:
         try:
-            result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir)[0]
+            # onnxruntime, not OpenVINO: this runs beside PyTorch, and the two were seen to crash together
+            result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir,
+                              runtime="onnxruntime")[0]
         except SrcnnError as exc:  # a missing test set must not block an export
             skipped.append(f"{dataset}: {exc}")
             continue

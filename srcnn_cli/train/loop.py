@@ -16,8 +16,6 @@ import csv
 import io
 import json
 import math
-import os
-import platform
 import random
 import signal
 import threading
@@ -35,6 +33,7 @@ from torch.nn import functional as F
 from ..errors import SrcnnError, TrainingError
 from ..files import atomic_output, list_images, write_atomic
 from ..imageio import load_uint8
+from ..machine import cpu_name
 from ..protocol import model_pair, score
 from .config import RECIPES, TrainConfig
 from .data import load_subimages
@@ -201,18 +200,6 @@ def validate(model: SRCNN, pairs, scale: int, channels: int) -> float | None:
         scores.append(score(pair.ground_truth, out, scale, with_ssim=False).psnr)
     model.train()
     return float(np.mean(scores))
-
-
-def cpu_name() -> str:
-    """The processor's model name (Linux), else what the platform module knows."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | None]:

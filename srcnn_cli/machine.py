@@ -1,16 +1,19 @@
-"""How much memory there is and how much an image will take: the decisions made before any work.
+"""What this machine has (memory, the CPU's name) and how much an image will take: the
+decisions made before any work.
 
 * ``available_bytes``: what the kernel says can be allocated without swapping (MemAvailable).
 * ``default_max_pixels``: the default ``--max-pixels``, from the machine's memory.
 * ``output_problem``: a format that holds the whole output (JPEG, WebP, BMP) refused, before
   any work, when that output would not fit; PNG and TIFF stream and never hold it.
 * ``peak_rss_bytes``: this process's peak resident memory (for ``srcnn bench``).
+* ``cpu_name``: for the records of benchmarks and training runs.
 
 Importable without numpy (it feeds ``srcnn --help``).
 """
 from __future__ import annotations
 
 import os
+import platform
 import sys
 
 STREAM_OVERHEAD = 768 * 2**20  # what the streamed pipeline may take beside the decoded input
@@ -82,3 +85,15 @@ def peak_rss_bytes() -> int | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
