@@ -21,7 +21,7 @@ def run_script(name: str, *args: str, timeout: float = 300) -> str:
 
 
 def test_every_script_has_a_smoke_test():
-    tested = {"startup.py", "compare_runtimes.py", "memory_36mp.py", "border_error.py", "training_curves.py",
+    tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "border_error.py", "training_curves.py",
               "paper_tables.py", "gpu_sweep.sh", "ensemble.py"}
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
@@ -36,7 +36,14 @@ def test_compare_runtimes(identity_model):
 
 
 def test_memory(identity_model):
-    assert "MiB" in run_script("memory_36mp.py", "--model", str(identity_model), "--size", "64")
+    output = run_script("memory.py", "--model", str(identity_model), "--sizes", "64x48,96x64", "--before", str(ROOT))
+    assert "before RSS MiB" in output and "96x64" in output
+
+
+def test_pipeline(tmp_path, identity_model):
+    output = run_script("pipeline.py", "--models", str(identity_model), "--size", "320x240", "--folder", "2",
+                        "--repeat", "1", "--data-dir", str(tmp_path), "--runtimes", "onnxruntime")
+    assert "320x240 PNG -> x3 PNG" in output and "2 Set14 images" in output
 
 
 def test_border_error(tmp_path, identity_model):
