@@ -293,7 +293,8 @@ def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise UnsupportedImage(f"corrupt {kind} file ({exc or type(exc).__name__})") from None
     width, height = image.size
     _check_size(width, height, max_pixels)
-    problem = input_problem(height, width, len(image.getbands()), 2 if image.mode in _WIDE_MODES else 1)
+    wide = image.mode in _WIDE_MODES or _is_16bit_colour(image, data)
+    problem = input_problem(height, width, len(image.getbands()), 2 if wide else 1)
     if problem:
         raise UnsupportedImage(problem)
     try:

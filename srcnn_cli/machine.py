@@ -50,7 +50,7 @@ def default_max_pixels() -> int:
 
 
 def gigabytes(count: int) -> str:
-    return f"{count / 2**30:.1f} GB"
+    return f"{count / 2**30:.1f} GB" if count >= 2**30 else f"{count / 2**20:.0f} MB"
 
 
 def output_problem(height: int, width: int, channels: int, fmt: str, available: int | None = None) -> str | None:
@@ -74,7 +74,7 @@ def input_problem(height: int, width: int, channels: int, bytes_per_sample: int,
     if available is None or needed <= available:
         return None
     return (f"{width}x{height} needs about {gigabytes(needed)} of memory to decode and upscale, "
-            f"{gigabytes(available)} is available")
+            f"{gigabytes(available)} is available: free memory, or make the image smaller first")
 
 
 def peak_rss_bytes() -> int | None:

@@ -69,6 +69,13 @@ def random_model(tmp_path) -> Path:
 
 
 @pytest.fixture
+def random_rgb_model(tmp_path) -> Path:
+    path = tmp_path / "random_rgb.onnx"
+    path.write_bytes(srcnn_onnx_bytes(random_layers(4, (9, 1, 5), channels=3), {"srcnn.arch": "9-1-5"}))
+    return path
+
+
+@pytest.fixture
 def rgb_image() -> np.ndarray:
     rng = np.random.default_rng(3)
     base = rng.integers(0, 256, (6, 8, 3)).astype(np.float64)

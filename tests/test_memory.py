@@ -66,3 +66,33 @@ def test_peak_memory_does_not_follow_the_output(tmp_path, identity_model, kind, 
     allowed = 4 * (input_bytes[800] - input_bytes[200]) + 0.1 * (output_bytes[800] - output_bytes[200])
     assert grown < allowed, (peaks, input_bytes, output_bytes)
     assert peaks[800] - baseline < pixels.nbytes + STREAM_OVERHEAD
+
+
+def test_what_would_not_fit_is_refused_before_any_work(tmp_path, identity_model, monkeypatch):
+    from click.testing import CliRunner
+
+    from srcnn_cli.cli import cli
+
+    Image.fromarray(smooth(300, 400, 3, np.uint8)).save(tmp_path / "a.png")
+    monkeypatch.setattr("srcnn_cli.machine.available_bytes", lambda: STREAM_OVERHEAD + 2 * 2**20)
+    runner = CliRunner()
+    # JPEG holds the whole output (1600x1200 at x4: about 15 MB with Pillow's copy): refused
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.jpg"), "-s", "4",
+                                 "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"Error: {tmp_path / 'a.png'}: a 1600x1200 JPEG is encoded whole and needs about 783 MB of memory, 770 MB "
+        "is available: write PNG or TIFF (-f png), which are written band by band, or choose a smaller scale")
+    assert not (tmp_path / "a.jpg").exists()
+    # PNG streams: the same run fits
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a_x4.png"), "-s", "4",
+                                 "-m", str(identity_model), "-q"])
+    assert result.exit_code == 0, result.output
+    # an input whose decoding alone would not fit is refused from its header
+    monkeypatch.setattr("srcnn_cli.machine.available_bytes", lambda: STREAM_OVERHEAD)
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-s", "2",
+                                 "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"Error: {tmp_path / 'a.png'}: 400x300 needs about 769 MB of memory to decode and upscale, 768 MB is "
+        "available: free memory, or make the image smaller first")

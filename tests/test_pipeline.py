@@ -109,3 +109,53 @@ def test_scale_mismatch_warns(tmp_path):
     path.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "3"}))
     with pytest.warns(SrcnnWarning, match="trained for x3, used here at x2"):
         Upscaler(str(path), scale=2)
+
+
+def one_shot(pixels: np.ndarray, scale: int, session) -> np.ndarray:
+    """The whole image through the network in one call, no tiles or bands: the reference."""
+    peak = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    values = pixels.astype(np.float64) / peak
+    values = values[:, :, None] if values.ndim == 2 else values
+    colour_bands = 1 if values.shape[2] <= 2 else 3
+    colour, alpha = values[:, :, :colour_bands], values[:, :, colour_bands:]
+    if session.contract.channels == 3:
+        network_in = colour if colour_bands == 3 else np.repeat(colour, 3, axis=2)
+        out = session.run(imresize(network_in, scale).astype(np.float32).transpose(2, 0, 1)).transpose(1, 2, 0)
+        result = out if colour_bands == 3 else out.mean(axis=2, keepdims=True)
+    elif colour_bands == 3:
+        ycbcr = imresize(rgb2ycbcr(colour), scale)
+        y = session.run(ycbcr[:, :, :1].astype(np.float32).transpose(2, 0, 1)).transpose(1, 2, 0)
+        result = ycbcr2rgb(np.concatenate([y, ycbcr[:, :, 1:]], axis=2))
+    else:
+        result = session.run(imresize(colour, scale).astype(np.float32).transpose(2, 0, 1)).transpose(1, 2, 0)
+    if alpha.shape[2]:
+        result = np.concatenate([result, imresize(alpha, scale)], axis=2)
+    out = np.floor(np.clip(result, 0, 1) * peak + 0.5)
+    return out[:, :, 0] if pixels.ndim == 2 else out
+
+
+@pytest.mark.parametrize("kind", ["gray", "gray+alpha", "rgb", "rgba", "rgb16", "rgba16", "rgb-model"])
+def test_streamed_files_equal_the_one_shot_result(tmp_path, random_model, random_rgb_model, kind):
+    from click.testing import CliRunner
+
+    from srcnn_cli.cli import cli
+    from srcnn_cli.imageio import read_image, write_image
+    from srcnn_cli.runtime import Session
+
+    bands = {"gray": 1, "gray+alpha": 2, "rgb": 3, "rgba": 4, "rgb16": 3, "rgba16": 4, "rgb-model": 3}[kind]
+    dtype = np.uint16 if kind.endswith("16") else np.uint8
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, np.iinfo(dtype).max + 1, (37, 29) if bands == 1 else (37, 29, bands), dtype=dtype)
+    write_image(tmp_path / "in.png", pixels)
+    model = random_rgb_model if kind == "rgb-model" else random_model
+    expected = one_shot(pixels, 3, Session(model.read_bytes(), device="cpu"))
+    tolerance = 257 if dtype == np.uint16 else 1  # one step of 8 bits
+    for fmt in ("png", "tiff"):
+        target = tmp_path / f"out.{fmt}"
+        # --tile 16: bands of 16 rows (the least), each cut into 16-pixel tiles
+        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "in.png"), "-o", str(target), "-s", "3",
+                                          "-m", str(model), "--tile", "16", "--runtime", "onnxruntime", "-q"])
+        assert result.exit_code == 0, result.output
+        written = read_image(target).pixels
+        assert written.shape == expected.shape and written.dtype == dtype, (fmt, written.shape)
+        assert np.abs(written.astype(float) - expected).max() <= tolerance, (kind, fmt)
