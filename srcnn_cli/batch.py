@@ -260,6 +260,47 @@ class BatchOptions:
     png_level: int = PNG_LEVEL
 
 
+def decode_job(job: Job, options: BatchOptions, output_size: Callable[[int, int], tuple[int, int]] | None = None):
+    """Read a job's input, and refuse now, before the network's work, what its output cannot be:
+    transparency into JPEG, or an output that a whole-image format could not hold in memory."""
+    decoded = read_image(job.source, max_pixels=options.max_pixels)
+    fmt = format_for(job.target, options.fmt)
+    check_encodable(decoded.mode, fmt)
+    if output_size is not None:
+        problem = output_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
+        if problem:
+            raise SrcnnError(problem)
+    return decoded
+
+
+def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, started: float, *,
+              on_tile: Callable[[int, int], None] | None = None, explain: Callable[[int, int], str] | None = None,
+              cancel: threading.Event | None = None) -> FileResult:
+    """Upscale a decoded input into its output file, the network a band ahead of the encoder;
+    ``cancel`` stops it between bands (``Cancelled``; the temporary file is removed)."""
+    image = stream(decoded.pixels, on_tile=on_tile).ahead()
+    bands = _until(cancel, image.bands) if cancel is not None else image.bands
+    try:
+        notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
+            job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
+            icc_profile=decoded.icc_profile, exif=decoded.exif, png_level=options.png_level)
+    finally:
+        image.bands.close()  # stops the worker if writing failed
+    how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
+    return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes, how=how)
+
+
+def process_job(job: Job, stream: Callable, options: BatchOptions, *,
+                output_size: Callable[[int, int], tuple[int, int]] | None = None,
+                explain: Callable[[int, int], str] | None = None) -> FileResult:
+    """One job from reading to writing, a failure recorded (what a distributed worker runs)."""
+    started = time.monotonic()
+    try:
+        return write_job(job, decode_job(job, options, output_size), stream, options, started, explain=explain)
+    except Exception as exc:
+        return FileResult(job.source, job.target, "failed", describe(exc))
+
+
 def run_batch(
     jobs: list[Job],
     stream: Callable,  # (pixels, on_tile=) -> pipeline.Stream
@@ -280,27 +321,10 @@ def run_batch(
     results: list[FileResult] = []
 
     def decode(job: Job):
-        decoded = read_image(job.source, max_pixels=options.max_pixels)
-        # what the output format cannot hold is refused now, not after the network's work
-        fmt = format_for(job.target, options.fmt)
-        check_encodable(decoded.mode, fmt)
-        if output_size is not None:
-            problem = output_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
-            if problem:
-                raise SrcnnError(problem)
-        return decoded
+        return decode_job(job, options, output_size)
 
     def upscale(job: Job, decoded, started: float) -> FileResult:
-        image = stream(decoded.pixels, on_tile=on_tile).ahead()
-        bands = _until(cancel, image.bands)
-        try:
-            notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
-                job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
-                icc_profile=decoded.icc_profile, exif=decoded.exif, png_level=options.png_level)
-        finally:
-            image.bands.close()  # stops the worker if writing failed
-        how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
-        return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes, how=how)
+        return write_job(job, decoded, stream, options, started, on_tile=on_tile, explain=explain, cancel=cancel)
 
     def upscale_or_fail(job: Job, decoded: Future, started: float) -> FileResult:
         try:
@@ -350,9 +374,9 @@ class Cancelled(Exception):
     """The batch was interrupted while this file was being written."""
 
 
-def _until(cancel: threading.Event, bands: Iterator) -> Iterator:
+def _until(cancel: threading.Event | None, bands: Iterator) -> Iterator:
     for band in bands:
-        if cancel.is_set():
+        if cancel is not None and cancel.is_set():
             raise Cancelled
         yield band
 

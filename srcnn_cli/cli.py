@@ -174,11 +174,16 @@ def cli():
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse inputs with more pixels than this.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine; ray: a Ray cluster's workers (pip install 'srcnn-cli[ray]').")
+@click.option("--ray-address", help="The Ray cluster to join (default: $RAY_ADDRESS, else a local Ray for the run).")
+@click.option("--workers", type=click.IntRange(min=1), help="Ray workers (default: as many as the CPUs allow).")
 @threads_option
 @quiet_option
 @library_errors
 def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, channels, device, gpu, runtime,
-            tile, recursive, suffix, fmt, quality, png_level, overwrite, max_pixels, threads, quiet):
+            tile, recursive, suffix, fmt, quality, png_level, overwrite, max_pixels, engine, ray_address, workers,
+            threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
     from .files import shown
@@ -193,6 +198,15 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
     if by_size and ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("-s and --width/--height both set the size: give one")
     device = resolve_device(device, gpu)
+    if engine == "local" and (ray_address or workers):
+        raise click.UsageError(f"{'--ray-address' if ray_address else '--workers'} needs --engine ray")
+    if engine == "ray":
+        from .distributed import RAY_EXTRA_HINT, ray_installed
+
+        if not ray_installed():
+            raise click.ClickException(f"--engine ray needs Ray: {RAY_EXTRA_HINT}")
+        if "-" in inputs or output == "-":
+            raise click.UsageError("--engine ray reads and writes files: standard input and output stay local")
     # the model is resolved first: a mistyped -m is an error even when every output exists
     upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
                         threads=threads, tile=tile, ensemble=ensemble, runtime=runtime)
@@ -259,8 +273,13 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
 
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels, png_level=png_level)
     try:
-        run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
-                  explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
+        if engine == "ray":
+            _upscale_on_ray(plan.jobs, options, on_result, bar, ray_address, workers, dict(
+                model=_shared_model(model), scale=scale, width=width, height=height, fit=fit, channels=channels,
+                device=device, tile=tile, ensemble=ensemble, runtime=runtime))
+        else:
+            run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
+                      explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
     except (KeyboardInterrupt, Terminated) as exc:
         for progress in (tile_bar, bar):
             if progress is not None:
@@ -276,6 +295,34 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
         _echo_err(f"{done} upscaled, {len(plan.skipped)} skipped, {failed} failed")
     if failed:
         raise SystemExit(1)
+
+
+def _shared_model(model: str | None) -> str | None:
+    """A model file named by path is read by every worker: make the path absolute."""
+    from .models import looks_like_path
+
+    return str(Path(model).expanduser().resolve()) if model and looks_like_path(model) else model
+
+
+def _upscale_on_ray(jobs, options, on_result, bar, address, workers, upscaler) -> None:
+    """The planned jobs on Ray's workers; the same per-file lines, and MP/s on the bar."""
+    import time
+
+    from .distributed import run_on_ray, shutdown
+
+    started, megapixels = time.monotonic(), 0.0
+
+    def on_file(result, pixels: float) -> None:
+        nonlocal megapixels
+        megapixels += pixels
+        on_result(result)
+        if bar is not None:
+            bar.set_postfix_str(f"{megapixels / max(1e-9, time.monotonic() - started):.2f} MP/s")
+
+    try:
+        run_on_ray(jobs, upscaler, options, address=address, workers=workers, on_result=on_file)
+    finally:
+        shutdown()
 
 
 def _size_suffix(scale, width: int | None, height: int | None) -> str:
