@@ -60,7 +60,9 @@ def connect(address: str | None = None, cpus: int | None = None):
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError ...
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RayError(f"cannot start or reach {where}: {first}") from None
+        hint = ("; a cluster with token authentication (Ray's default) also needs RAY_AUTH_MODE=token here, "
+                "and its token in ~/.ray/auth_token" if address and os.environ.get("RAY_AUTH_MODE") != "token" else "")
+        raise RayError(f"cannot start or reach {where}: {first}{hint}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the command line draws its own
     context.execution_options.preserve_order = False
