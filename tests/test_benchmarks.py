@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from .conftest import DATA, needs_data
@@ -21,7 +22,7 @@ def run_script(name: str, *args: str, timeout: float = 300) -> str:
 
 
 def test_every_script_has_a_smoke_test():
-    tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "border_error.py", "training_curves.py",
+    tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "ray_scaling.py", "border_error.py", "training_curves.py",
               "paper_tables.py", "gpu_sweep.sh", "ensemble.py"}
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
@@ -89,3 +90,10 @@ def test_ensemble():
 def test_gpu_sweep_script_parses():
     assert subprocess.run(["bash", "-n", str(SCRIPTS / "gpu_sweep.sh")]).returncode == 0
 
+
+
+def test_ray_scaling(identity_model):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'srcnn-cli[ray]')")
+    output = run_script("ray_scaling.py", "--model", str(identity_model), "--images", "3", "--size", "48x32",
+                        "--workers", "1")
+    assert "ray, 1 worker" in output and "local" in output
