@@ -201,10 +201,11 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
     if engine == "local" and (ray_address or workers):
         raise click.UsageError(f"{'--ray-address' if ray_address else '--workers'} needs --engine ray")
     if engine == "ray":
-        from .distributed import RAY_EXTRA_HINT, ray_installed
+        from .distributed import RAY_EXTRA_HINT, check_address, ray_installed
 
         if not ray_installed():
             raise click.ClickException(f"--engine ray needs Ray: {RAY_EXTRA_HINT}")
+        check_address(ray_address)  # an unreachable cluster is found before any work
         if "-" in inputs or output == "-":
             raise click.UsageError("--engine ray reads and writes files: standard input and output stay local")
     # the model is resolved first: a mistyped -m is an error even when every output exists

@@ -54,6 +54,7 @@ def connect(address: str | None = None, cpus: int | None = None):
     if ray.is_initialized():
         return ray
     address = address or os.environ.get("RAY_ADDRESS") or None
+    check_address(address)
     try:
         ray.init(address=address, num_cpus=None if address else cpus, include_dashboard=False,
                  log_to_driver=False, logging_level="ERROR", configure_logging=False)
@@ -68,6 +69,24 @@ def connect(address: str | None = None, cpus: int | None = None):
     context.execution_options.preserve_order = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
+
+
+def check_address(address: str | None, seconds: float = 5.0) -> None:
+    """Fail in seconds where nothing listens at HOST:PORT (Ray itself retries for minutes);
+    None: $RAY_ADDRESS, or nothing to check (a local Ray)."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        return
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayError(f"--ray-address {address!r} is not HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=seconds):
+            pass
+    except OSError as exc:
+        raise RayError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def _assigned_cpus(ray) -> int:
@@ -218,4 +237,4 @@ def shutdown() -> None:
             ray.shutdown()
 
 
-__all__ = ["RayError", "connect", "ray_installed", "run_on_ray", "shutdown", "upscale_dataset"]
+__all__ = ["RayError", "check_address", "connect", "ray_installed", "run_on_ray", "shutdown", "upscale_dataset"]

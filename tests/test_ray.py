@@ -164,6 +164,11 @@ def test_engine_options_are_checked_before_any_work(tmp_path, identity_model, mo
     assert result.exit_code == 2 and "--workers needs --engine ray" in result.output
     result = runner.invoke(cli, ["upscale", "-", "--engine", "ray", "-m", str(identity_model)], input=b"")
     assert result.exit_code == 2 and "--engine ray reads and writes files" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray",
+                                 "--ray-address", "127.0.0.1:1", "-m", str(identity_model)])
+    assert result.exit_code == 1
+    assert result.output == "Error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused\n"
+    assert not (tmp_path / "out").exists()
     monkeypatch.setattr("srcnn_cli.distributed.ray_installed", lambda: False)
     result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray",
                                  "-m", str(identity_model)])
