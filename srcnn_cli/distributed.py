@@ -135,11 +135,14 @@ class _UpscaleFiles:
 
 def _pool_options(ray, device: str, workers: int | None, cpus_per_worker: int | None) -> dict:
     """An actor pool of ``workers`` (default: as many as the cluster's CPUs allow, growing from
-    one), each with ``cpus_per_worker`` CPUs and, for CUDA, one GPU."""
-    total = int(ray.cluster_resources().get("CPU", 1))
+    one), each with ``cpus_per_worker`` CPUs (default: up to 4, no more than the smallest
+    machine has, so that a worker fits on every machine, and no more than leaves room for
+    ``workers``) and, for CUDA, one GPU."""
+    nodes = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [1]
     if cpus_per_worker is None:
-        cpus_per_worker = max(1, total // workers) if workers else max(1, min(4, total))
-    most = workers or max(1, total // cpus_per_worker)
+        smallest = min((c for c in nodes if c > 0), default=1)
+        cpus_per_worker = max(1, min(4, smallest, sum(nodes) // workers if workers else smallest))
+    most = workers or max(1, sum(c // cpus_per_worker for c in nodes))
     options: dict[str, Any] = {
         "compute": ray.data.ActorPoolStrategy(min_size=workers or 1, max_size=most),
         "num_cpus": cpus_per_worker,
