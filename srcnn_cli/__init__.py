@@ -3,7 +3,7 @@
     from srcnn_cli import Upscaler
     Upscaler(model="9-5-5", scale=3).upscale(image)
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["Upscaler", "__version__"]
 
