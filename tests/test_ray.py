@@ -118,6 +118,30 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_batch_completes(cluster, tm
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
 
 
+def test_the_driver_killed_mid_batch_leaves_no_partial_output_and_a_rerun_finishes(cluster, tmp_path,
+                                                                                   random_model):
+    address, environment = cluster
+    photos(tmp_path / "in", 10, size=(320, 240))
+    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+               "-s", "4", "-m", str(random_model), "--engine", "ray", "--ray-address", address, "-q"]
+    driver = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=environment)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "out").is_dir() or not any(p.suffix == ".png" for p in (tmp_path / "out").iterdir()):
+        assert driver.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    driver.kill()  # kill -9: its workers go with it
+    driver.wait()
+    time.sleep(2)
+    done = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    assert 0 < len(done) < 10
+    for path in done:  # whatever is there is whole
+        with Image.open(path) as image:
+            image.load()
+    rerun = srcnn(*command[3:], environment=environment)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i:02d}_x4.png" for i in range(10)]
+
+
 _DATASET_RUN = """
 import sys
 from pathlib import Path
