@@ -33,7 +33,7 @@ from .imageio import (
     read_image,
     write_image,
 )
-from .machine import output_problem
+from .machine import encoding_memory_problem
 from .pipeline import Stream
 
 _GLOB_CHARS = set("*?[")
@@ -267,7 +267,7 @@ def decode_job(job: Job, options: BatchOptions, output_size: Callable[[int, int]
     fmt = format_for(job.target, options.fmt)
     check_encodable(decoded.mode, fmt)
     if output_size is not None:
-        problem = output_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
+        problem = encoding_memory_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
         if problem:
             raise SrcnnError(problem)
     return decoded

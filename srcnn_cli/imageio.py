@@ -29,7 +29,7 @@ from .errors import UnsupportedImage
 from .files import atomic_output, read_regular_file
 from .formats import FORMATS, READ_FORMATS
 from .limits import DEFAULT_MAX_PIXELS
-from .machine import input_problem
+from .machine import decoding_memory_problem
 
 _ORIENTATION = 0x0112
 # Tags that describe how a TIFF stores its pixels (size, samples, compression, strips, tiles,
@@ -294,7 +294,7 @@ def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     width, height = image.size
     _check_size(width, height, max_pixels)
     wide = image.mode in _WIDE_MODES or _is_16bit_colour(image, data)
-    problem = input_problem(height, width, len(image.getbands()), 2 if wide else 1)
+    problem = decoding_memory_problem(height, width, len(image.getbands()), 2 if wide else 1)
     if problem:
         raise UnsupportedImage(problem)
     try:

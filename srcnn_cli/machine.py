@@ -3,8 +3,9 @@ decisions made before any work.
 
 * ``available_bytes``: what the kernel says can be allocated without swapping (MemAvailable).
 * ``default_max_pixels``: the default ``--max-pixels``, from the machine's memory.
-* ``output_problem``: a format that holds the whole output (JPEG, WebP, BMP) refused, before
-  any work, when that output would not fit; PNG and TIFF stream and never hold it.
+* ``decoding_memory_problem``: an input whose decoding would not fit, told from its header.
+* ``encoding_memory_problem``: a format that holds the whole output (JPEG, WebP, BMP) refused,
+  before any work, when that output would not fit; PNG and TIFF stream and never hold it.
 * ``peak_rss_bytes``: this process's peak resident memory (for ``srcnn bench``).
 * ``cpu_name``: for the records of benchmarks and training runs.
 
@@ -53,7 +54,8 @@ def gigabytes(count: int) -> str:
     return f"{count / 2**30:.1f} GB" if count >= 2**30 else f"{count / 2**20:.0f} MB"
 
 
-def output_problem(height: int, width: int, channels: int, fmt: str, available: int | None = None) -> str | None:
+def encoding_memory_problem(height: int, width: int, channels: int, fmt: str,
+                            available: int | None = None) -> str | None:
     """Why an output of this size cannot be written in ``fmt`` here, or None."""
     if fmt in ("PNG", "TIFF"):
         return None
@@ -66,7 +68,7 @@ def output_problem(height: int, width: int, channels: int, fmt: str, available: 
             "band by band, or choose a smaller scale")
 
 
-def input_problem(height: int, width: int, channels: int, bytes_per_sample: int,
+def decoding_memory_problem(height: int, width: int, channels: int, bytes_per_sample: int,
                   available: int | None = None) -> str | None:
     """Why an input of this size cannot be decoded and upscaled here, or None."""
     available = available_bytes() if available is None else available
