@@ -9,7 +9,9 @@ Everything here turns files into arrays and back; nothing here knows about super
 * Only allow-listed formats are opened (PNG, JPEG, TIFF, WebP, BMP, GIF), told by their first
   bytes, never by the name: a PostScript file named ``.png`` never reaches Pillow's EPS plugin.
 * PNG chunk checksums are verified; a PNG's single transparent colour (tRNS) becomes alpha.
-* Writes are atomic (``files.write_atomic``).
+* Encoding takes an array or a ``pipeline.Stream``: PNG and TIFF are written band by band
+  (``bandwriters``), other formats from the whole image; writes are atomic
+  (``files.atomic_output``).
 """
 from __future__ import annotations
 
