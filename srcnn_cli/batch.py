@@ -279,7 +279,7 @@ def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, starte
     """Upscale a decoded input into its output file, the network a band ahead of the encoder;
     ``cancel`` stops it between bands (``Cancelled``; the temporary file is removed)."""
     image = stream(decoded.pixels, on_tile=on_tile).ahead()
-    bands = _until(cancel, image.bands) if cancel is not None else image.bands
+    bands = _until(cancel, image.bands)
     try:
         notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
             job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
@@ -295,8 +295,17 @@ def process_job(job: Job, stream: Callable, options: BatchOptions, *,
                 explain: Callable[[int, int], str] | None = None) -> FileResult:
     """One job from reading to writing, a failure recorded (what a distributed worker runs)."""
     started = time.monotonic()
+    return _recorded(job, lambda: write_job(job, decode_job(job, options, output_size), stream, options, started,
+                                            explain=explain))
+
+
+def _recorded(job: Job, work: Callable[[], FileResult]) -> FileResult:
+    """``work``'s result, or its failure as a "failed" result: one bad file must not end the
+    batch. An interruption (``Cancelled``) is not a file's failure and goes on up."""
     try:
-        return write_job(job, decode_job(job, options, output_size), stream, options, started, explain=explain)
+        return work()
+    except Cancelled:
+        raise
     except Exception as exc:
         return FileResult(job.source, job.target, "failed", describe(exc))
 
@@ -323,16 +332,9 @@ def run_batch(
     def decode(job: Job):
         return decode_job(job, options, output_size)
 
-    def upscale(job: Job, decoded, started: float) -> FileResult:
-        return write_job(job, decoded, stream, options, started, on_tile=on_tile, explain=explain, cancel=cancel)
-
-    def upscale_or_fail(job: Job, decoded: Future, started: float) -> FileResult:
-        try:
-            return upscale(job, decoded.result(), started)
-        except Cancelled:
-            raise
-        except Exception as exc:  # one bad file must not end the batch
-            return FileResult(job.source, job.target, "failed", describe(exc))
+    def upscale(job: Job, decoded: Future, started: float) -> FileResult:
+        return _recorded(job, lambda: write_job(job, decoded.result(), stream, options, started, on_tile=on_tile,
+                                                explain=explain, cancel=cancel))
 
     # The files are written on a worker thread: an interruption (Ctrl-C, SIGTERM) reaches the
     # main thread, which asks the writer to stop between bands and waits for it, so that the
@@ -357,7 +359,7 @@ def run_batch(
                 following = index + options.prefetch
                 if following < len(jobs):
                     pending_reads.append(readers.submit(decode, jobs[following]))
-                writing = writers.submit(upscale_or_fail, job, decoded, started)
+                writing = writers.submit(upscale, job, decoded, started)
                 report(writing.result())
         except BaseException:
             cancel.set()

@@ -194,6 +194,7 @@ def upscale_bands(
     rows = band_rows(out_w, tile, model_channels + bands + 3)
     shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, bands)
     network = dihedral_mean(session.run) if ensemble else session.run
+    colour_bands = 1 if bands <= 2 else 3
     tiles = plan_tiles(out_h, out_w, tile, halo, rows)
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
     total = len(tiles)
@@ -215,7 +216,6 @@ def upscale_bands(
                 if on_tile is not None:
                     on_tile(done, total)
             band = np.empty((bottom - top, out_w, bands), planes.dtype)
-            colour_bands = 1 if bands <= 2 else 3
             if model_channels == 3:
                 rgb = result if colour_bands == 3 else result.mean(axis=2, keepdims=True)
             elif chroma is not None:
