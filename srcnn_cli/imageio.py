@@ -278,6 +278,16 @@ def _check_size(width: int, height: int, max_pixels: int | None) -> None:
         )
 
 
+def _serialise_exif(exif, notes: list[str]) -> bytes | None:
+    """EXIF as bytes to write out again; a directory Pillow cannot write back (a damaged
+    value, such as bytes where a fraction belongs) is dropped with a note."""
+    try:
+        return exif.tobytes()
+    except Exception:  # Pillow raises anything on values of the wrong type
+        notes.append("the input's EXIF metadata is damaged: written without it")
+        return None
+
+
 def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode an encoded image (a file's bytes, or standard input) like ``read_image``."""
     if not data:
@@ -316,7 +326,7 @@ def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         exif[_ORIENTATION] = 1  # the pixels are now upright
     for tag in _TIFF_LAYOUT_TAGS & set(exif):
         del exif[tag]
-    exif_bytes = exif.tobytes() if len(exif) else None
+    exif_bytes = _serialise_exif(exif, notes) if len(exif) else None
     header = _png_header(data)
     if _is_16bit_colour(image, data):
         pixels = _orient(_decode_16bit_colour(data, header[1] if header else None), orientation)

@@ -427,3 +427,18 @@ def test_a_file_bigger_than_any_image_within_the_limit_is_refused_unread(tmp_pat
                                 str(identity_model)], stdin=zeros, capture_output=True, text=True, timeout=60)
     assert piped.returncode == 1
     assert piped.stderr.endswith("more than an image within the pixel limit can take (raise it with --max-pixels)\n")
+
+
+def test_exif_that_pillow_cannot_write_back_is_dropped_with_a_note():
+    """Found by the property test: XResolution stored as a BYTE, which Pillow writes back as a
+    fraction and fails on (TypeError). The image is still upscaled, without the EXIF."""
+    from srcnn_cli.imageio import decode_image
+
+    directory = struct.pack("<H", 1) + struct.pack("<HHI", 0x011A, 1, 1) + b"\xb0\x00\x00\x00" + struct.pack("<I", 0)
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(
+        buffer, "JPEG", exif=b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + directory)
+    decoded = decode_image(buffer.getvalue())
+    assert decoded.exif is None
+    assert decoded.notes == ["the input's EXIF metadata is damaged: written without it"]
+    assert decoded.pixels.shape == (4, 4, 3)
