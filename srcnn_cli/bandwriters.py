@@ -3,8 +3,10 @@
 * PNG: the chunks are framed here and the rows compressed by zlib as they come (a PNG is
   zlib-compressed rows; Pillow and OpenCV only encode a whole image, pypng packs 16-bit
   samples one by one in Python, and libvips cannot take rows made in Python without a raw
-  copy of the output on disk). Every row uses the Up filter (the row above subtracted); zlib
-  level 1 by default (``--png-level``): the encoder must keep up with the network.
+  copy of the output on disk). Every row uses the Up filter (the row above subtracted). The
+  default, level 1 (``--png-level``), is ISA-L's deflate (the ``isal`` package) where it is
+  installed: 5-7 times faster than zlib's level 1, with files no larger, so the encoder does
+  not take the cores from the network; other levels, or no ``isal``, use zlib.
 * TIFF: tifffile writes the strips as they come (uncompressed, BigTIFF past 4 GB, alpha as
   unassociated extra samples, the ICC profile); EXIF, with its Exif and GPS sub-directories,
   is serialised by Pillow and merged into tifffile's directory afterwards.
@@ -45,7 +47,19 @@ def _channels(shape: tuple[int, ...]) -> int:
     return shape[2] if len(shape) == 3 else 1
 
 
-PNG_LEVEL = 1  # zlib's fastest: on photos 10 % larger than level 6, in a fifth of the time
+PNG_LEVEL = 1  # the fastest: on photos about 10 % larger than zlib's level 6, in a fifth of the time or less
+
+
+def _compressor(level: int):
+    """A deflate stream: ISA-L's level 1 for ``level`` 1 where ``isal`` is installed, else zlib's."""
+    if level == 1:
+        try:
+            from isal import isal_zlib
+        except ImportError:
+            pass
+        else:
+            return isal_zlib.compressobj(1)
+    return zlib.compressobj(level)
 
 
 def write_png(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np.ndarray], *,
@@ -56,7 +70,7 @@ def write_png(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np.
     stride = width * _channels(shape) * depth // 8
     header = struct.pack(">IIBBBBB", width, height, depth, _PNG_COLOUR_TYPES[_channels(shape)], 0, 0, 0)
     file.write(_PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_metadata_chunks(icc, exif))
-    compressor = zlib.compressobj(level)
+    compressor = _compressor(level)
     previous = np.zeros(stride, np.uint8)
     pending: list[bytes] = []
 

@@ -19,7 +19,9 @@ import numpy as np
 
 OPSET = 17
 IR_VERSION = 8
-_FLOAT, _INT64 = 1, 7
+_FLOAT, _UINT8, _UINT16, _INT64 = 1, 2, 4, 7
+_ELEMENT_TYPES = {np.dtype(np.float32): _FLOAT, np.dtype(np.uint8): _UINT8, np.dtype(np.uint16): _UINT16,
+                  np.dtype(np.int64): _INT64}
 _ATTR_INT, _ATTR_STRING, _ATTR_INTS = 2, 3, 7
 
 
@@ -52,12 +54,9 @@ def _str_field(number: int, text: str) -> bytes:
 
 # --- ONNX messages ------------------------------------------------------------------------------
 def _tensor(name: str, array: np.ndarray) -> bytes:
-    if array.dtype == np.float32:
-        data_type = _FLOAT
-    elif array.dtype == np.int64:
-        data_type = _INT64
-    else:
+    if array.dtype not in (np.float32, np.int64):
         raise TypeError(f"unsupported initializer dtype {array.dtype}")
+    data_type = _ELEMENT_TYPES[array.dtype]
     body = b"".join(_int_field(1, int(d)) for d in array.shape)
     body += _int_field(2, data_type) + _str_field(8, name)
     body += _bytes_field(9, np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
@@ -84,11 +83,11 @@ def _node(op_type: str, inputs, outputs, name: str, attributes=()) -> bytes:
     return body
 
 
-def _value_info(name: str, dims_spec) -> bytes:
-    """A float32 tensor's name and shape; each dimension a fixed int or a symbolic name."""
+def _value_info(name: str, dims_spec, dtype=np.float32) -> bytes:
+    """A tensor's name, element type and shape; each dimension a fixed int or a symbolic name."""
     dims = [_bytes_field(1, _int_field(1, d) if isinstance(d, int) else _str_field(2, d)) for d in dims_spec]
     shape = b"".join(dims)
-    tensor_type = _int_field(1, _FLOAT) + _bytes_field(2, shape)
+    tensor_type = _int_field(1, _ELEMENT_TYPES[np.dtype(dtype)]) + _bytes_field(2, shape)
     return _str_field(1, name) + _bytes_field(2, _bytes_field(1, tensor_type))
 
 
@@ -143,8 +142,8 @@ def _model_bytes(name, nodes, initializers, inputs, outputs, metadata) -> bytes:
     graph = b"".join(_bytes_field(1, n) for n in nodes)
     graph += _str_field(2, name)
     graph += b"".join(_bytes_field(5, t) for t in initializers)
-    graph += b"".join(_bytes_field(11, _value_info(n, dims)) for n, dims in inputs)
-    graph += b"".join(_bytes_field(12, _value_info(n, dims)) for n, dims in outputs)
+    graph += b"".join(_bytes_field(11, _value_info(*spec)) for spec in inputs)
+    graph += b"".join(_bytes_field(12, _value_info(*spec)) for spec in outputs)
     model = _int_field(1, IR_VERSION)
     model += _str_field(2, "srcnn-cli")
     model += _bytes_field(7, graph)
@@ -176,3 +175,39 @@ def identity_layers(filter_sizes=(9, 5, 5), n1: int = 64, n2: int = 32, channels
         w3[c, 2 * c, f3 // 2, f3 // 2], w3[c, 2 * c + 1, f3 // 2, f3 // 2] = 1.0, -1.0
     return [Layer(w1, np.zeros(n1, np.float32)), Layer(w2, np.zeros(n2, np.float32)),
             Layer(w3, np.zeros(channels, np.float32))]
+
+
+class GraphBuilder:
+    """A small ONNX graph written node by node: each ``node`` call returns its output's name.
+
+    Attribute values: int, str, or a list/tuple of ints."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._nodes: list[bytes] = []
+        self._initializers: list[bytes] = []
+        self._count = 0
+
+    def constant(self, array: np.ndarray) -> str:
+        self._count += 1
+        name = f"const{self._count}"
+        self._initializers.append(_tensor(name, np.asarray(array)))
+        return name
+
+    def node(self, op_type: str, inputs: list[str], output: str | None = None, **attributes) -> str:
+        self._count += 1
+        output = output or f"{op_type.lower()}{self._count}"
+        encoded = []
+        for key, value in attributes.items():
+            if isinstance(value, str):
+                encoded.append(_attribute_string(key, value))
+            elif isinstance(value, (list, tuple)):
+                encoded.append(_attribute_ints(key, value))
+            else:
+                encoded.append(_attribute_int(key, int(value)))
+        self._nodes.append(_node(op_type, inputs, [output], f"{op_type.lower()}{self._count}", encoded))
+        return output
+
+    def build(self, inputs: list[tuple], outputs: list[tuple]) -> bytes:
+        """``inputs``/``outputs``: (name, dims, dtype) for each; dims fixed ints or symbolic names."""
+        return _model_bytes(self.name, self._nodes, self._initializers, inputs, outputs, {})

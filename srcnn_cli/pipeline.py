@@ -1,9 +1,9 @@
 """``Upscaler``: an image array (or PIL image) in, the upscaled image of the same kind out.
 
 The work happens tile by tile in output coordinates, so peak memory follows the tile, not the
-image: for each tile the bicubic input window (tile + halo) is computed straight from the
-low-resolution image with MATLAB-exact weights, run through the network, cropped, recombined
-with bicubic chroma (Y mode) and alpha, and quantised into the output array.
+image: for each tile the low-resolution samples its window (tile + halo) needs go through the
+colour change and a MATLAB-exact bicubic, the network, the colour change back and the
+quantisation; the first and last run as small graphs on the network's runtime (``stages``).
 
 * Y mode (the paper's): the network sees the bicubic Y; Cb and Cr are bicubic.
 * RGB mode: a 3-channel model sees the bicubic RGB.
@@ -22,12 +22,12 @@ from typing import Callable
 
 import numpy as np
 
-from .color import rgb2ycbcr, ycbcr2rgb
 from .errors import ModelError, UnsupportedImage
 from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
-from .runtime import Session, SrcnnWarning, auto_tile, open_session, plan_tiles
+from .runtime import Session, SrcnnWarning, Tile, auto_tile, open_session, plan_tiles
+from .stages import PAD, finish_graph, mirror, plan_planes, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -176,9 +176,9 @@ def upscale_bands(
 ) -> Stream:
     """``upscale_array`` a band of output rows at a time: memory follows the band and the tile.
 
-    For each band, only the low-resolution rows it needs are converted to float and colour;
-    their bicubic (rows, then each tile's columns) feeds the network; the band's chroma and
-    alpha are bicubic; the band is quantised and handed over. Equal to ``upscale_array``.
+    For each tile, only the low-resolution samples it needs are read; the colour change, the
+    bicubic and the quantisation run as graphs on the network's runtime (``stages``). Equal to
+    ``upscale_array``.
     """
     planes = _as_planes(pixels)
     if not isinstance(scale, (int, np.integer)) or scale < 1:
@@ -191,67 +191,39 @@ def upscale_bands(
     model_channels = session.contract.channels
     if tile is None:
         tile = auto_tile(model_channels, halo)
-    rows = band_rows(out_w, tile, model_channels + bands + 3)
-    shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, bands)
+    layout_planes = plan_planes(bands, model_channels, planes.dtype)
+    prepare = session.stage(prepare_graph(scale, layout_planes))
+    finish = session.stage(finish_graph(layout_planes, planes.dtype))
     network = dihedral_mean(session.run) if ensemble else session.run
-    colour_bands = 1 if bands <= 2 else 3
-    tiles = plan_tiles(out_h, out_w, tile, halo, rows)
+    tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3))
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
-    total = len(tiles)
+
+    def upscale_tile(t: Tile) -> np.ndarray:
+        """The tile's output pixels: its window, widened to whole low-resolution samples, is
+        prepared (colour, bicubic), run through the network and finished (colour, quantised)."""
+        top, left = t.win_top // scale, t.win_left // scale
+        bottom, right = -(-t.win_bottom // scale), -(-t.win_right // scale)
+        window = planes.take(mirror(top - PAD, bottom + PAD, height), axis=0)
+        window = window.take(mirror(left - PAD, right + PAD, width), axis=1)
+        high = prepare({"low": _to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None]})[0]
+        seen = network(high[0, :model_channels])
+        pixels = finish({"network": seen[None], "additive": high[:, model_channels:]})[0][0]
+        return pixels[t.out_top - top * scale:t.out_bottom - top * scale,
+                      t.out_left - left * scale:t.out_right - left * scale]
 
     def produce() -> Iterator[np.ndarray]:
         done = 0
         for band_tiles in layout:
-            top, bottom = band_tiles[0].out_top, band_tiles[0].out_bottom
-            win_top, win_bottom = band_tiles[0].win_top, band_tiles[0].win_bottom
-            low, high = source_span(height, out_h, scale, (win_top, win_bottom))
-            network_in, chroma, alpha = _split_planes(_to_float(planes[low:high]), model_channels)
-            tall = resize_axis(network_in, 0, out_h, scale, (win_top, win_bottom), in_length=height, first=low)
-            result = np.empty((bottom - top, out_w, tall.shape[2]), np.float32)
+            band = np.empty((band_tiles[0].out_bottom - band_tiles[0].out_top, out_w, bands), planes.dtype)
             for t in band_tiles:
-                window = resize_axis(tall, 1, out_w, scale, (t.win_left, t.win_right))
-                out = network(window.transpose(2, 0, 1)).transpose(1, 2, 0)
-                result[:, t.out_left:t.out_right] = out[t.crop]
+                band[:, t.out_left:t.out_right] = upscale_tile(t)
                 done += 1
                 if on_tile is not None:
-                    on_tile(done, total)
-            band = np.empty((bottom - top, out_w, bands), planes.dtype)
-            if model_channels == 3:
-                rgb = result if colour_bands == 3 else result.mean(axis=2, keepdims=True)
-            elif chroma is not None:
-                cbcr = _bicubic_rows(chroma, height, out_h, scale, low, (top, bottom))
-                rgb = ycbcr2rgb(np.concatenate([result, cbcr], axis=2))
-            else:
-                rgb = result
-            band[:, :, :colour_bands] = _from_float(rgb, band.dtype)
-            if alpha is not None:
-                band[:, :, colour_bands:] = _from_float(
-                    _bicubic_rows(alpha, height, out_h, scale, low, (top, bottom)), band.dtype)
+                    on_tile(done, len(tiles))
             yield band[:, :, 0] if pixels.ndim == 2 else band
 
+    shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, bands)
     return Stream(shape, planes.dtype, produce())
-
-
-def _split_planes(values: np.ndarray, model_channels: int):
-    """(network input, chroma or None, alpha or None) of float H x W x C pixels."""
-    bands = values.shape[2]
-    colour_bands = 1 if bands <= 2 else 3
-    colour = values[:, :, :colour_bands]
-    alpha = values[:, :, colour_bands:] if bands in (2, 4) else None
-    if model_channels == 3:
-        return (colour if colour_bands == 3 else np.repeat(colour, 3, axis=2)), None, alpha
-    if colour_bands == 3:
-        ycbcr = rgb2ycbcr(colour)
-        return ycbcr[:, :, :1], ycbcr[:, :, 1:], alpha
-    return colour, None, alpha  # a gray image is used as is
-
-
-def _bicubic_rows(planes: np.ndarray, height: int, out_h: int, scale: int, first: int,
-                  rows: tuple[int, int]) -> np.ndarray:
-    """Output rows ``rows`` (all columns) of the x``scale`` bicubic of an image whose rows
-    ``first, first + 1, ...`` are ``planes``."""
-    tall = resize_axis(planes, 0, out_h, scale, rows, in_length=height, first=first)
-    return resize_axis(tall, 1, planes.shape[1] * scale, float(scale))
 
 
 def upscale_array(

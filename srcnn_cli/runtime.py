@@ -132,6 +132,9 @@ class Session:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load {source}: {message}") from None
         self.source = source
+        self._threads, self._wanted_providers = threads, providers
+        self._stages: dict[bytes, Callable[[dict[str, np.ndarray]], list[np.ndarray]]] = {}
+        self._stages_lock = threading.Lock()
         self.providers = self._session.get_providers()
         wanted_cuda = any(p == CUDA or (isinstance(p, tuple) and p[0] == CUDA) for p in providers)
         if wanted_cuda and CUDA not in self.providers:
@@ -216,6 +219,22 @@ class Session:
         name = self._session.get_inputs()[0].name
         return self._session.run(None, {name: batch})[0]
 
+    def stage(self, graph: bytes) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+        """A helper graph (``stages``: the bicubic and colour work around the network) run by
+        this session's runtime on its device and threads: a function of the named inputs that
+        returns the outputs. Loaded once per graph and session."""
+        with self._stages_lock:
+            if graph not in self._stages:
+                self._stages[graph] = self._load_stage(graph)
+            return self._stages[graph]
+
+    def _load_stage(self, graph: bytes) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+        options = _session_options(self._threads)
+        # its threads must not spin-wait after each call: they would take the cores from the network's
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = _ort().InferenceSession(graph, sess_options=options, providers=self._wanted_providers)
+        return lambda feeds: session.run(None, feeds)
+
     def run(self, planes: np.ndarray) -> np.ndarray:
         """C x H x W float32 in, C x H x W float32 out (the whole plane at once).
 
@@ -233,13 +252,12 @@ class OpenVinoSession(Session):
 
     def __init__(self, model: bytes, threads: int = 0, source: str = "model"):
         super().__init__(model, device="cpu", threads=threads, source=source)
-        ov = _openvino()
-        core = ov.Core()
-        config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}  # not bf16
+        self._core = _openvino().Core()
+        self._config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}  # not bf16
         if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
+            self._config["INFERENCE_NUM_THREADS"] = int(threads)
         try:
-            self._compiled = core.compile_model(core.read_model(model), "CPU", config)
+            self._compiled = self._core.compile_model(self._core.read_model(model), "CPU", self._config)
         except Exception as exc:  # OpenVINO raises its own, untyped, errors
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"OpenVINO cannot load {source}: {first}") from None
@@ -257,6 +275,20 @@ class OpenVinoSession(Session):
         if request is None:
             request = self._requests.request = self._compiled.create_infer_request()
         return request.infer({0: batch}, share_inputs=True)[0].copy()
+
+    def _load_stage(self, graph: bytes) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+        compiled = self._core.compile_model(self._core.read_model(graph), "CPU", self._config)
+        requests = threading.local()
+        count = len(compiled.outputs)
+
+        def run(feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            request = getattr(requests, "request", None)
+            if request is None:
+                request = requests.request = compiled.create_infer_request()
+            results = request.infer(feeds, share_inputs=True)
+            return [results[i].copy() for i in range(count)]
+
+        return run
 
 
 def _openvino():

@@ -1,0 +1,147 @@
+"""The work around the network, as two small ONNX graphs that the network's own runtime runs.
+
+The model contract stays as it is (the network sees bicubic planes in [0, 1]); what changes is
+who computes those planes. Per tile:
+
+* ``prepare``: the low-resolution window, mirror-padded by ``PAD`` samples on each side
+  (1 x B x h+4 x w+4, float32 in [0, 1]) -> the colour change (a 1x1 convolution, ``Planes``)
+  -> MATLAB's bicubic x``s`` as a polyphase convolution (each output phase is a 5x5 kernel,
+  the outer product of the row and column weights ``resize.axis_weights`` gives) and
+  ``DepthToSpace`` -> 1 x K x sh x sw.
+* ``finish``: the network's output times the colour change back, plus the additive planes
+  ``prepare`` made -> clipped to the image's range, rounded half up -> 1 x H x W x B in the
+  image's dtype.
+
+Both run multithreaded next to the network instead of in numpy on one core; the results equal
+the numpy path (``resize.imresize``, ``color``) to float32 rounding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .color import YCBCR_MATRIX, YCBCR_OFFSET
+from .onnxmodel import GraphBuilder
+from .resize import axis_weights
+
+__all__ = ["PAD", "Planes", "finish_graph", "mirror", "phase_weights", "plan_planes", "prepare_graph"]
+
+PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
+_TAPS = 2 * PAD + 1
+_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def phase_weights(scale: int) -> np.ndarray:
+    """``scale`` x 5 weights: output sample ``scale * i + p`` of a MATLAB bicubic x``scale`` is
+    ``sum(w[p, k] * source[i - 2 + k])`` (taps mirrored into range by the caller)."""
+    length = 4 * _TAPS
+    indices, weights = axis_weights(length, length * scale, float(scale))
+    base = length // 2
+    phases = np.zeros((scale, _TAPS))
+    for p in range(scale):
+        for index, weight in zip(indices[base * scale + p], weights[base * scale + p]):
+            phases[p, index - base + PAD] += weight
+    return phases
+
+
+def mirror(start: int, stop: int, length: int) -> np.ndarray:
+    """Indices ``start .. stop - 1`` folded into ``[0, length)`` as MATLAB mirrors taps
+    (``[0 .. n-1, n-1 .. 0]``, repeated)."""
+    folded = np.mod(np.arange(start, stop), 2 * length)
+    return np.where(folded < length, folded, 2 * length - 1 - folded)
+
+
+@dataclass(frozen=True)
+class Planes:
+    """What ``prepare`` makes of an image's B bands, and how ``finish`` makes them bands again.
+
+    ``prepare`` makes K = C + B planes with the affine map ``into`` (K x B matrix, K offsets),
+    then their bicubic: the C planes the network sees (Y, or R, G and B), and for each output
+    band an additive plane. ``finish`` gives band b = ``mix[b] . network + additive[b]``:
+    linear maps commute with the bicubic (its weights sum to one), so the colour change back
+    costs one multiply-add per band at full size; chroma and offsets are done at low
+    resolution. For an integer image the scale and the rounding half are folded in."""
+
+    bands: int
+    network: int  # C
+    into: tuple[np.ndarray, np.ndarray]
+    mix: np.ndarray  # B x C
+    top: float  # 255, 65535, or 1 for a float image
+
+    @property
+    def planes(self) -> int:
+        return self.network + self.bands
+
+
+def plan_planes(bands: int, network_channels: int, dtype) -> Planes:
+    """Y model on RGB(A): BT.601 Y for the network, R, G and B back from Y and the bicubic
+    chroma. RGB model on gray: gray repeated into R, G and B, their mean back. Alpha, and gray
+    for a Y model, go as they are."""
+    top = _MAX.get(np.dtype(dtype), 1.0)
+    colour_bands = 1 if bands <= 2 else 3
+    network_rows = np.zeros((network_channels, bands))
+    mix = np.zeros((bands, network_channels))
+    additive = np.eye(bands)  # rows: bands out; columns: bands in
+    offsets = np.zeros(bands)
+    if network_channels == 1 and colour_bands == 3:
+        forward = YCBCR_MATRIX / 255.0  # [0, 1] RGB to YCbCr / 255, less the offsets
+        inverse = np.linalg.inv(YCBCR_MATRIX) * 255.0
+        network_rows[0, :3] = forward[0]
+        mix[:3, 0] = inverse[:, 0]
+        additive[:3, :3] = inverse[:, 1:] @ forward[1:]  # chroma's share of R, G and B
+        offsets[:3] = -inverse[:, 0] * YCBCR_OFFSET[0] / 255.0  # Y's offset, taken back
+        y_offset = YCBCR_OFFSET[0] / 255.0
+    else:  # the network sees the colour bands (gray repeated for an RGB model)
+        network_rows[:, 0] = 1.0
+        if colour_bands == 3:
+            network_rows[:, :3] = np.eye(3)
+        mix[:colour_bands] = 1.0 / network_channels if colour_bands == 1 else np.eye(3)
+        additive[:colour_bands] = 0.0
+        y_offset = 0.0
+    rounding = 0.5 if top > 1 else 0.0
+    matrix = np.concatenate([network_rows, additive * top])
+    offset = np.concatenate([np.full(network_channels, y_offset), offsets * top + rounding])
+    return Planes(bands, network_channels, (matrix, offset), mix * top, top)
+
+
+def _pointwise(graph: GraphBuilder, values: str, affine: tuple[np.ndarray, np.ndarray]) -> str:
+    matrix, offset = affine
+    weight = graph.constant(matrix.astype(np.float32)[:, :, None, None])
+    return graph.node("Conv", [values, weight, graph.constant(offset.astype(np.float32))], kernel_shape=[1, 1])
+
+
+def prepare_graph(scale: int, planes: Planes) -> bytes:
+    """Input ``low`` (1 x B x h+4 x w+4, float32), output ``high`` (1 x K x scale*h x scale*w)."""
+    graph = GraphBuilder("srcnn-prepare")
+    values = _pointwise(graph, "low", planes.into)
+    phases = phase_weights(scale)
+    kernel = np.einsum("ai,bj->abij", phases, phases).reshape(scale * scale, 1, _TAPS, _TAPS)
+    kernel = np.tile(kernel, (planes.planes, 1, 1, 1)).astype(np.float32)  # one group per plane
+    values = graph.node("Conv", [values, graph.constant(kernel)], kernel_shape=[_TAPS, _TAPS],
+                        group=planes.planes)
+    graph.node("DepthToSpace", [values], "high", blocksize=scale, mode="CRD")
+    return graph.build([("low", [1, planes.bands, "h", "w"])], [("high", [1, planes.planes, "H", "W"])])
+
+
+def finish_graph(planes: Planes, dtype) -> bytes:
+    """Inputs ``network`` (1 x C x H x W, the network's output) and ``additive`` (the last B
+    planes of ``prepare``'s output); output ``pixels`` (1 x H x W x B in ``dtype``; float32
+    for a float image)."""
+    dtype = np.dtype(dtype)
+    graph = GraphBuilder("srcnn-finish")
+    mix = planes.mix.astype(np.float32)
+    if planes.network == 1:  # broadcast: 1 x 1 x H x W times 1 x B x 1 x 1
+        values = graph.node("Mul", ["network", graph.constant(mix.reshape(1, planes.bands, 1, 1))])
+    else:
+        values = graph.node("Conv", ["network", graph.constant(mix[:, :, None, None])], kernel_shape=[1, 1])
+    values = graph.node("Add", [values, "additive"])
+    integer = dtype in _MAX
+    low, high = (0.5, planes.top + 0.5) if integer else (0.0, 1.0)  # clip(v, 0, 1), scaled
+    values = graph.node("Clip", [values, graph.constant(np.array(low, np.float32)),
+                                 graph.constant(np.array(high, np.float32))])
+    if integer:
+        values = graph.node("Cast", [graph.node("Floor", [values])], to=2 if dtype == np.uint8 else 4)
+    graph.node("Transpose", [values], "pixels", perm=[0, 2, 3, 1])
+    return graph.build([("network", [1, planes.network, "H", "W"]), ("additive", [1, planes.bands, "H", "W"])],
+                       [("pixels", [1, "H", "W", planes.bands], dtype if integer else np.float32)])

@@ -1,0 +1,80 @@
+"""The bicubic and colour stages as ONNX graphs (``stages``) against the numpy reference
+(``resize.imresize``, ``color``), on every runtime installed here."""
+import numpy as np
+import pytest
+
+from srcnn_cli.color import rgb2ycbcr
+from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
+from srcnn_cli.resize import axis_weights, imresize
+from srcnn_cli.runtime import open_session, openvino_installed
+from srcnn_cli.stages import PAD, finish_graph, mirror, phase_weights, plan_planes, prepare_graph
+
+RUNTIMES = ["onnxruntime"] + (["openvino"] if openvino_installed() else [])
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def session(request):
+    return open_session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), "cpu", 1, "identity", request.param)
+
+
+def padded(image: np.ndarray) -> np.ndarray:
+    """H x W x B to the 1 x B x H+4 x W+4 window ``prepare`` takes, mirrored as MATLAB does."""
+    height, width = image.shape[:2]
+    window = image[mirror(-PAD, height + PAD, height)][:, mirror(-PAD, width + PAD, width)]
+    return np.ascontiguousarray(window.transpose(2, 0, 1))[None].astype(np.float32)
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 7])
+def test_mirror_folds_as_matlab(length):
+    # in range: the sample itself; out of range: folded back in, the edge sample repeated ([.. 1 0 | 0 1 ..])
+    start, stop = -5, length + 5
+    expected = [v if 0 <= v < length else None for v in range(start, stop)]
+    folded = mirror(start, stop, length)
+    assert all(0 <= f < length for f in folded)
+    assert [f for f, e in zip(folded, expected) if e is not None] == [e for e in expected if e is not None]
+    assert list(mirror(-2, 0, 5)) == [1, 0] and list(mirror(5, 7, 5)) == [4, 3]
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_phase_weights_are_matlabs(scale):
+    indices, weights = axis_weights(20, 20 * scale, float(scale))
+    phases = phase_weights(scale)
+    for out in range(5 * scale, 15 * scale):  # away from the borders
+        source, phase = divmod(out, scale)
+        row = np.zeros(2 * PAD + 1)
+        np.add.at(row, indices[out] - source + PAD, weights[out])
+        np.testing.assert_allclose(phases[phase], row, atol=1e-15)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("bands", [1, 3, 4])
+def test_prepare_is_the_matlab_bicubic_to_float32_rounding(session, scale, bands):
+    rng = np.random.default_rng(scale * 10 + bands)
+    image = rng.random((11, 14, bands))
+    planes = plan_planes(bands, 1, np.float32)
+    high = session.stage(prepare_graph(scale, planes))({"low": padded(image)})[0][0]
+    assert high.shape == (1 + bands, 11 * scale, 14 * scale)
+    luma = rgb2ycbcr(image[:, :, :3])[:, :, 0] if bands >= 3 else image[:, :, 0]
+    np.testing.assert_allclose(high[0], imresize(luma, scale), atol=2e-6)
+    if bands == 4:  # alpha goes through as it is
+        np.testing.assert_allclose(high[4], imresize(image[:, :, 3], scale), atol=2e-6)
+
+
+@pytest.mark.parametrize("bands, network", [(1, 1), (2, 1), (3, 1), (4, 1), (3, 3), (1, 3)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_prepare_then_finish_without_a_network_is_plain_bicubic(session, bands, network, dtype):
+    """Y model: R, G and B come back from Y and the chroma; RGB model on gray: the mean of three
+    equal planes. Quantised as the numpy path does, to one step at most."""
+    top = {np.uint8: 255.0, np.uint16: 65535.0, np.float32: 1.0}[dtype]
+    rng = np.random.default_rng(bands * 7 + network)
+    image = rng.random((9, 12, bands))
+    planes = plan_planes(bands, network, dtype)
+    high = session.stage(prepare_graph(3, planes))({"low": padded(image)})
+    high = high[0]
+    pixels = session.stage(finish_graph(planes, dtype))(
+        {"network": np.ascontiguousarray(high[:, :network]), "additive": high[:, network:]})[0][0]
+    assert pixels.shape == (27, 36, bands) and pixels.dtype == (np.float32 if dtype == np.float32 else dtype)
+    expected = np.clip(imresize(image, 3), 0, 1) * top
+    if top > 1:
+        expected = np.floor(expected + 0.5)
+    assert np.abs(pixels.astype(np.float64) - expected).max() <= (1 if top > 1 else 1e-5)
