@@ -47,7 +47,7 @@ def _channels(shape: tuple[int, ...]) -> int:
     return shape[2] if len(shape) == 3 else 1
 
 
-PNG_LEVEL = 1  # the fastest: on photos about 10 % larger than zlib's level 6, in a fifth of the time or less
+PNG_LEVEL = 1  # the fastest; with ISA-L as small as zlib's level 6 on photos
 
 
 def _compressor(level: int):

@@ -170,7 +170,7 @@ def cli():
               help="Output format (default: from the name).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WEBP quality (default 95).")
 @click.option("--png-level", type=click.IntRange(0, 9), default=1, show_default=True,
-              help="PNG compression: 1 keeps up with the network; 6 to 9 make files about 10 % smaller, slower.")
+              help="PNG compression: 1 (ISA-L's deflate) keeps up with the network; 0 and 2 to 9 use zlib, slower.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse inputs with more pixels than this.")

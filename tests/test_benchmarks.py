@@ -94,6 +94,7 @@ def test_gpu_sweep_script_parses():
 
 def test_ray_scaling(identity_model):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'srcnn-cli[ray]')")
-    output = run_script("ray_scaling.py", "--model", str(identity_model), "--images", "3", "--size", "48x32",
+    output = run_script("ray_scaling.py", "--model", str(identity_model), "--images", "2,4", "--size", "48x32",
                         "--workers", "1")
     assert "ray, 1 worker" in output and "local" in output
+    assert "fixed and per-image cost (from 2 and 4 images)" in output
