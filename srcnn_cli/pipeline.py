@@ -159,9 +159,9 @@ def _as_planes(pixels: np.ndarray) -> np.ndarray:
 
 
 def band_rows(out_width: int, tile: int, planes: int) -> int:
-    """Output rows per band: a tile's height, fewer where the image is so wide that a band's
-    float planes (network, chroma, colour, alpha: about 4 ``planes`` float32 per pixel) would
-    pass ``BAND_BUDGET``."""
+    """Output rows per band: a tile's height, fewer where the image is so wide that a band,
+    counted as ``planes`` float32 per pixel (a generous bound for the band and its tiles' work
+    in flight), would pass ``BAND_BUDGET``."""
     fitting = BAND_BUDGET // max(1, out_width * 4 * planes)
     return max(16, min(tile, fitting)) if tile > 0 else max(16, fitting)
 

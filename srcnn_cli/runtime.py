@@ -4,7 +4,7 @@
 (one float32 N x C x H x W input in [0, 1], one output of the same shape, padding inside).
 ``OpenVinoSession`` owns OpenVINO (the ``[openvino]`` extra), for the CPU. ``open_session`` is
 where ``--runtime auto|onnxruntime|openvino`` is decided.
-``run_tiled`` is a pure function of its arguments: the plane is cut into tiles with a halo of
+``plan_tiles`` is a pure function of its arguments: the plane is cut into tiles with a halo of
 at least the receptive-field radius, so the result equals an untiled run.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import importlib.util
 import math
 import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -324,10 +323,8 @@ def open_session(model: bytes, device: str = "auto", threads: int = 0, source: s
 
 @dataclass(frozen=True)
 class Tile:
-    """One output tile and the input window (with halo) that produces it.
-
-    ``out_*`` are coordinates in the full image; ``crop_*`` locate the tile inside the window.
-    """
+    """One output tile and the input window (with halo) that produces it, both in the full
+    image's output coordinates."""
 
     out_top: int
     out_left: int
@@ -337,11 +334,6 @@ class Tile:
     win_left: int
     win_bottom: int
     win_right: int
-
-    @property
-    def crop(self) -> tuple[slice, slice]:
-        return (slice(self.out_top - self.win_top, self.out_bottom - self.win_top),
-                slice(self.out_left - self.win_left, self.out_right - self.win_left))
 
 
 def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None = None) -> list[Tile]:
@@ -370,10 +362,3 @@ def auto_tile(channels: int, halo: int, budget: int = DEFAULT_TILE_BUDGET, wides
     per_pixel = 4 * (6 * widest + 8 * channels)
     side = int(math.sqrt(budget / per_pixel)) - 2 * halo
     return max(64, side // 16 * 16)
-
-
-def iterate_tiles(tiles: list[Tile], on_tile: Callable[[int, int], None] | None) -> Iterator[Tile]:
-    for index, tile in enumerate(tiles):
-        yield tile
-        if on_tile is not None:
-            on_tile(index + 1, len(tiles))
