@@ -27,16 +27,13 @@ from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
 from .runtime import Session, SrcnnWarning, Tile, auto_tile, open_session, plan_tiles
-from .stages import PAD, finish_graph, mirror, plan_planes, prepare_graph
+from .stages import PAD, PEAKS, finish_graph, mirror, plan_planes, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
-_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
 def _to_float(array: np.ndarray) -> np.ndarray:
-    if array.dtype in _MAX:
-        return array.astype(np.float32) / np.float32(_MAX[array.dtype])
+    if array.dtype in PEAKS:
+        return array.astype(np.float32) / np.float32(PEAKS[array.dtype])
     if array.dtype in (np.float32, np.float64):
         if not np.isfinite(array).all():  # one NaN would spread over a 17-pixel square of output
             raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
@@ -46,8 +43,8 @@ def _to_float(array: np.ndarray) -> np.ndarray:
 
 def _from_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     clipped = np.clip(values, 0.0, 1.0)
-    if dtype in _MAX:
-        return np.floor(clipped * np.float32(_MAX[dtype]) + np.float32(0.5)).astype(dtype)
+    if dtype in PEAKS:
+        return np.floor(clipped * np.float32(PEAKS[dtype]) + np.float32(0.5)).astype(dtype)
     return clipped.astype(dtype)
 
 
@@ -153,7 +150,7 @@ def _as_planes(pixels: np.ndarray) -> np.ndarray:
         raise UnsupportedImage(f"expected gray, gray+alpha, RGB or RGBA pixels, got shape {pixels.shape}")
     if pixels.shape[0] < 1 or pixels.shape[1] < 1:
         raise UnsupportedImage("the image is empty")
-    if pixels.dtype not in _MAX and pixels.dtype not in (np.float32, np.float64):
+    if pixels.dtype not in PEAKS and pixels.dtype not in (np.float32, np.float64):
         raise UnsupportedImage(f"unsupported pixel type {pixels.dtype}: use uint8, uint16 or float")
     return pixels
 
@@ -183,7 +180,7 @@ def upscale_bands(
     planes = _as_planes(pixels)
     if not isinstance(scale, (int, np.integer)) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    if planes.dtype not in _MAX and not all(np.isfinite(planes[r:r + 512]).all() for r in range(0, len(planes), 512)):
+    if planes.dtype not in PEAKS and not all(np.isfinite(planes[r:r + 512]).all() for r in range(0, len(planes), 512)):
         raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
     height, width, bands = planes.shape
     out_h, out_w = height * scale, width * scale
@@ -330,7 +327,7 @@ def resize_stream(source: Stream, size: tuple[int, int], band: int | None = None
 
     def as_values(rows: np.ndarray) -> np.ndarray:
         rows = rows if rows.ndim == 3 else rows[:, :, None]
-        values = rows / _MAX[rows.dtype] if rows.dtype in _MAX else _to_float(rows).astype(np.float64)
+        values = rows / PEAKS[rows.dtype] if rows.dtype in PEAKS else _to_float(rows).astype(np.float64)
         return resize_axis(values, 1, out_w, scale_x) if columns_first else values
 
     def produce() -> Iterator[np.ndarray]:

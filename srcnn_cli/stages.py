@@ -25,11 +25,11 @@ from .color import YCBCR_MATRIX, YCBCR_OFFSET
 from .onnxmodel import GraphBuilder
 from .resize import axis_weights
 
-__all__ = ["PAD", "Planes", "finish_graph", "mirror", "phase_weights", "plan_planes", "prepare_graph"]
+__all__ = ["PAD", "PEAKS", "Planes", "finish_graph", "mirror", "phase_weights", "plan_planes", "prepare_graph"]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
 _TAPS = 2 * PAD + 1
-_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}  # integer dtypes and their largest value
 
 
 def phase_weights(scale: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def plan_planes(bands: int, network_channels: int, dtype) -> Planes:
     """Y model on RGB(A): BT.601 Y for the network, R, G and B back from Y and the bicubic
     chroma. RGB model on gray: gray repeated into R, G and B, their mean back. Alpha, and gray
     for a Y model, go as they are."""
-    top = _MAX.get(np.dtype(dtype), 1.0)
+    top = PEAKS.get(np.dtype(dtype), 1.0)
     colour_bands = 1 if bands <= 2 else 3
     network_rows = np.zeros((network_channels, bands))
     mix = np.zeros((bands, network_channels))
@@ -136,7 +136,7 @@ def finish_graph(planes: Planes, dtype) -> bytes:
     else:
         values = graph.node("Conv", ["network", graph.constant(mix[:, :, None, None])], kernel_shape=[1, 1])
     values = graph.node("Add", [values, "additive"])
-    integer = dtype in _MAX
+    integer = dtype in PEAKS
     low, high = (0.5, planes.top + 0.5) if integer else (0.0, 1.0)  # clip(v, 0, 1), scaled
     values = graph.node("Clip", [values, graph.constant(np.array(low, np.float32)),
                                  graph.constant(np.array(high, np.float32))])
