@@ -16,13 +16,14 @@ from PIL import Image
 from srcnn_cli.machine import STREAM_OVERHEAD
 
 _MEASURE = """
-import resource, sys
+import sys
 from srcnn_cli.cli import cli
+from srcnn_cli.machine import peak_rss_bytes
 try:
     cli.main(sys.argv[1:], prog_name="srcnn")
 except SystemExit as exit:
     assert not exit.code, exit.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(peak_rss_bytes())
 """
 
 
@@ -66,6 +67,16 @@ def test_peak_memory_does_not_follow_the_output(tmp_path, identity_model, kind, 
     allowed = 4 * (input_bytes[800] - input_bytes[200]) + 0.1 * (output_bytes[800] - output_bytes[200])
     assert grown < allowed, (peaks, input_bytes, output_bytes)
     assert peaks[800] - baseline < pixels.nbytes + STREAM_OVERHEAD
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="exec keeps the parent's ru_maxrss on Linux")
+def test_a_child_reports_its_own_peak_not_its_parents():
+    # getrusage's peak survives exec: a child of a 400 MB parent read 400 MB whatever it did
+    ballast = np.ones(400 * 2**20, np.uint8)
+    child = subprocess.run([sys.executable, "-c", "from srcnn_cli.machine import peak_rss_bytes; print(peak_rss_bytes())"],
+                           capture_output=True, text=True, check=True)
+    assert int(child.stdout) < 200 * 2**20, int(child.stdout)
+    del ballast
 
 
 def test_what_would_not_fit_is_refused_before_any_work(tmp_path, identity_model, monkeypatch):
