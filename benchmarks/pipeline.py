@@ -47,11 +47,17 @@ for path in inputs:
     h, w = read_image(path).pixels.shape[:2]
     sizes[(h * scale, w * scale)] = sizes.get((h * scale, w * scale), 0) + 1
 
+def tiles(height, width):
+    try:  # the tiles the pipeline cuts (older code had no scale grid)
+        return plan_tiles(height, width, auto_tile(channels, halo), halo, scale=scale)
+    except TypeError:
+        return plan_tiles(height, width, auto_tile(channels, halo), halo)
+
 def model_only():
     for (height, width), count in sizes.items():
         plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
         for _ in range(count):
-            for t in plan_tiles(height, width, auto_tile(channels, halo), halo):
+            for t in tiles(height, width):
                 session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
 
 def end_to_end():

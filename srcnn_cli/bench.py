@@ -139,7 +139,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     channels = session.contract.channels
     halo = session.contract.receptive_radius
     side = auto_tile(channels, halo) if tile is None else tile
-    tiles = plan_tiles(height, width, side, halo, band_rows(width, side, channels + 3 + 3))
+    tiles = plan_tiles(height, width, side, halo, band_rows(width, side, channels + 3 + 3), scale)
     plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
 
     def model_only():

@@ -192,14 +192,13 @@ def upscale_bands(
     prepare = session.stage(prepare_graph(scale, layout_planes))
     finish = session.stage(finish_graph(layout_planes, planes.dtype))
     network = dihedral_mean(session.run) if ensemble else session.run
-    tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3))
+    tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3), scale)
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
 
     def upscale_tile(t: Tile) -> np.ndarray:
-        """The tile's output pixels: its window, widened to whole low-resolution samples, is
-        prepared (colour, bicubic), run through the network and finished (colour, quantised)."""
-        top, left = t.win_top // scale, t.win_left // scale
-        bottom, right = -(-t.win_bottom // scale), -(-t.win_right // scale)
+        """The tile's output pixels: its window (whole low-resolution samples) is prepared
+        (colour, bicubic), run through the network and finished (colour, quantised)."""
+        top, left, bottom, right = t.win_top // scale, t.win_left // scale, t.win_bottom // scale, t.win_right // scale
         window = planes.take(mirror(top - PAD, bottom + PAD, height), axis=0)
         window = window.take(mirror(left - PAD, right + PAD, width), axis=1)
         high = prepare({"low": _to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None]})[0]

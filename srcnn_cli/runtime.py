@@ -4,8 +4,9 @@
 (one float32 N x C x H x W input in [0, 1], one output of the same shape, padding inside).
 ``OpenVinoSession`` owns OpenVINO (the ``[openvino]`` extra), for the CPU. ``open_session`` is
 where ``--runtime auto|onnxruntime|openvino`` is decided.
-``plan_tiles`` is a pure function of its arguments: the plane is cut into tiles with a halo of
-at least the receptive-field radius, so the result equals an untiled run.
+``plan_tiles`` is a pure function of its arguments: the plane is cut into equal tiles whose
+windows (all of one shape) reach at least the receptive-field radius beyond them, so the result
+equals an untiled run.
 """
 from __future__ import annotations
 
@@ -336,20 +337,35 @@ class Tile:
     win_right: int
 
 
-def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None = None) -> list[Tile]:
-    """Cover an image with tiles of at most ``tile`` pixels a side (0 = one tile), row by row;
-    ``rows``: tiles that many rows tall instead (the bands of a streamed image)."""
-    rows = rows or (tile if tile > 0 else height)
-    if (tile <= 0 and rows >= height) or (tile >= height and tile >= width and rows >= height):
-        return [Tile(0, 0, height, width, 0, 0, height, width)]
-    across = tile if tile > 0 else width
-    tiles = []
-    for top in range(0, height, rows):
-        for left in range(0, width, across):
-            bottom, right = min(top + rows, height), min(left + across, width)
-            tiles.append(Tile(top, left, bottom, right, max(0, top - halo), max(0, left - halo),
-                              min(height, bottom + halo), min(width, right + halo)))
-    return tiles
+def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None = None, scale: int = 1) -> list[Tile]:
+    """Cover a ``height`` x ``width`` plane with tiles of about ``tile`` pixels a side (0: one
+    tile), ``rows`` tall instead where given (the bands of a streamed image), row by row.
+
+    Each axis is cut into equal parts on a grid of ``scale`` pixels (the low-resolution samples
+    of an upscaled image; the sides must be multiples of it). Every window has one shape: the
+    largest part plus ``halo`` each side (or the whole axis), moved inward at the image's edges
+    rather than cut there. A runtime then meets one input shape per image, and each tile's window
+    still reaches ``halo`` beyond the tile or to the edge of the image, where the model pads
+    itself as on the whole plane.
+    """
+    across = _spans(width, tile, halo, scale)
+    return [Tile(top, left, bottom, right, win_top, win_left, win_bottom, win_right)
+            for top, bottom, win_top, win_bottom in _spans(height, rows or tile, halo, scale)
+            for left, right, win_left, win_right in across]
+
+
+def _spans(length: int, part: int, halo: int, scale: int) -> list[tuple[int, int, int, int]]:
+    """(start, stop, window start, window stop) of each part of one axis, in pixels."""
+    cells = length // scale
+    count = min(cells, -(-length // part)) if part > 0 else 1
+    bounds = [index * cells // count for index in range(count + 1)]
+    margin = -(-halo // scale)
+    size = min(cells, max(b - a for a, b in zip(bounds, bounds[1:])) + 2 * margin)
+    spans = []
+    for start, stop in zip(bounds, bounds[1:]):
+        window = min(max(0, start - margin), cells - size)
+        spans.append((start * scale, stop * scale, window * scale, (window + size) * scale))
+    return spans
 
 
 def auto_tile(channels: int, halo: int, budget: int = DEFAULT_TILE_BUDGET, widest: int = 64) -> int:

@@ -67,14 +67,25 @@ def test_radius_from_metadata_and_from_probe():
     assert Session(srcnn_onnx_bytes(blind), device="cpu")._probe_reach(1) == 0
 
 
-def test_plan_tiles_cover_once():
-    for height, width, tile in [(10, 10, 0), (37, 23, 8), (64, 64, 16), (5, 50, 7)]:
-        coverage = np.zeros((height, width), int)
-        for t in plan_tiles(height, width, tile, 3):
-            coverage[t.out_top:t.out_bottom, t.out_left:t.out_right] += 1
-            assert t.win_top <= t.out_top and t.win_bottom >= t.out_bottom
-            assert t.out_top - t.win_top in (0, 3) or t.win_top == 0
-        assert (coverage == 1).all()
+@pytest.mark.parametrize("height, width, tile, halo, rows, scale", [
+    (10, 10, 0, 3, None, 1), (37, 23, 8, 3, None, 1), (64, 64, 16, 3, None, 1), (5, 50, 7, 3, None, 1),
+    (96, 150, 20, 8, None, 3), (96, 150, 20, 8, 9, 3), (40, 40, 64, 8, None, 2), (12, 400, 30, 2, 6, 4)])
+def test_tiles_cover_once_with_windows_of_one_shape(height, width, tile, halo, rows, scale):
+    tiles = plan_tiles(height, width, tile, halo, rows, scale)
+    coverage = np.zeros((height, width), int)
+    for t in tiles:
+        coverage[t.out_top:t.out_bottom, t.out_left:t.out_right] += 1
+        # the window reaches the halo beyond the tile, or the image's edge
+        assert t.win_top <= max(0, t.out_top - halo) and t.win_left <= max(0, t.out_left - halo)
+        assert t.win_bottom >= min(height, t.out_bottom + halo) and t.win_right >= min(width, t.out_right + halo)
+        assert min(t.win_top, t.win_left) >= 0 and t.win_bottom <= height and t.win_right <= width
+        assert all(v % scale == 0 for v in (t.out_top, t.out_left, t.win_top, t.win_left, t.win_bottom, t.win_right))
+    assert (coverage == 1).all()
+    assert len({(t.win_bottom - t.win_top, t.win_right - t.win_left) for t in tiles}) == 1
+    for sides in ({t.out_right - t.out_left for t in tiles}, {t.out_bottom - t.out_top for t in tiles}):
+        assert max(sides) - min(sides) <= scale  # cut evenly
+    if tile:
+        assert max(t.out_right - t.out_left for t in tiles) < tile + scale
 
 
 def test_auto_tile_follows_budget():
