@@ -26,13 +26,14 @@ def timed(function, repeat):
 
 
 def layers_from_onnx(data: bytes):
-    """Conv weights and biases, in graph order, from an ONNX model (needs the onnx package)."""
+    """Each layer's weight and bias (``conv1.weight``, ``conv1.bias``, ...: the names srcnn-cli
+    writes) from an ONNX model (needs the onnx package)."""
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load_from_string(data)
-    tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    return [(tensors[n.input[1]], tensors[n.input[2]]) for n in model.graph.node if n.op_type == "Conv"]
+    tensors = {t.name: numpy_helper.to_array(t) for t in onnx.load_from_string(data).graph.initializer}
+    count = sum(1 for name in tensors if name.startswith("conv") and name.endswith(".weight") and "." not in name[:-7])
+    return [(tensors[f"conv{i}.weight"], tensors[f"conv{i}.bias"]) for i in range(1, count + 1)]
 
 
 def main():

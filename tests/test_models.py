@@ -20,7 +20,7 @@ from srcnn_cli.models import (
 from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
 from srcnn_cli.runtime import Session
 
-from .conftest import DATA, needs_data
+from .conftest import DATA, needs_data, random_layers
 
 
 def _element(kind: int, payload: bytes) -> bytes:
@@ -106,6 +106,20 @@ def test_mat_layout_is_column_major(tmp_path):
         mat_layers({})
 
 
+def correlate(planes, layer, relu):
+    """One layer as the model contract defines it: edge padding, correlation, bias, ReLU."""
+    k = layer.weight.shape[-1]
+    padded = np.pad(planes, ((0, 0), (k // 2, k // 2), (k // 2, k // 2)), mode="edge")
+    out = np.zeros((layer.weight.shape[0],) + planes.shape[1:])
+    for o in range(layer.weight.shape[0]):
+        for i in range(planes.shape[0]):
+            for dy in range(k):
+                for dx in range(k):
+                    out[o] += layer.weight[o, i, dy, dx] * padded[i, dy:dy + planes.shape[1], dx:dx + planes.shape[2]]
+        out[o] += layer.bias[o]
+    return np.maximum(out, 0) if relu else out
+
+
 def test_mat_model_runs_as_correlation_with_replicate_padding(tmp_path):
     rng = np.random.default_rng(2)
     variables = authors_layout(rng, f2=1)
@@ -116,21 +130,25 @@ def test_mat_model_runs_as_correlation_with_replicate_padding(tmp_path):
     x = rng.random((1, 12, 10)).astype(np.float32)
     layers = mat_layers(variables)
 
-    def correlate(planes, layer, relu):
-        k = layer.weight.shape[-1]
-        padded = np.pad(planes, ((0, 0), (k // 2, k // 2), (k // 2, k // 2)), mode="edge")
-        out = np.zeros((layer.weight.shape[0],) + planes.shape[1:])
-        for o in range(layer.weight.shape[0]):
-            for i in range(planes.shape[0]):
-                for dy in range(k):
-                    for dx in range(k):
-                        out[o] += layer.weight[o, i, dy, dx] * padded[i, dy:dy + planes.shape[1], dx:dx + planes.shape[2]]
-            out[o] += layer.bias[o]
-        return np.maximum(out, 0) if relu else out
-
     expected = correlate(correlate(correlate(x, layers[0], True), layers[1], True), layers[2], False)
     np.testing.assert_allclose(session.run(x), expected, rtol=1e-4, atol=1e-4)
     assert session.contract.metadata["srcnn.arch"] == "9-1-5"
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("channels, height, width", [(1, 1, 1), (1, 5, 7), (1, 13, 4), (3, 9, 6), (3, 2, 17)])
+def test_written_models_compute_the_layers_at_every_size(runtime, channels, height, width):
+    # the last layer is written blocked (4 x 4 output pixels per position, then cropped): sizes
+    # that are not multiples of the block, and a single pixel, must give the plain layers' sums
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    from srcnn_cli.runtime import open_session
+
+    layers = random_layers(filter_sizes=(5, 3, 3), n1=6, n2=4, channels=channels)
+    session = open_session(srcnn_onnx_bytes(layers), device="cpu", runtime=runtime)
+    x = np.random.default_rng(3).random((channels, height, width)).astype(np.float32)
+    expected = correlate(correlate(correlate(x, layers[0], True), layers[1], True), layers[2], False)
+    np.testing.assert_allclose(session.run(x), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_onnx_writer_output_passes_the_onnx_checker():

@@ -450,3 +450,25 @@ def test_the_continue_hint_keeps_what_happens_at_the_end(tiny_data, tmp_path, mo
     result = CliRunner().invoke(cli, shlex.split(hint.removeprefix("continue with: "))[1:] + ["-q"])
     assert result.exit_code == 0 and result.output.startswith("finished: 192 samples"), result.output
     assert not weights.exists()  # --no-export held on the resumed run
+
+
+def test_reserialise_keeps_the_weights_and_metadata():
+    """How the bundled files were written again with the blocked last layer: nothing else moves."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    from srcnn_cli.onnxmodel import Layer, srcnn_onnx_bytes
+    from srcnn_cli.train.export import reserialise
+
+    rng = np.random.default_rng(0)
+    layers = [Layer(rng.random((4, 1, 5, 5), dtype=np.float32), rng.random(4, dtype=np.float32)),
+              Layer(rng.random((1, 4, 3, 3), dtype=np.float32), rng.random(1, dtype=np.float32))]
+    written = srcnn_onnx_bytes(layers, {"srcnn.arch": "5-3", "srcnn.recipe": "test"})
+    again = reserialise(written)
+    assert again == written
+    model = onnx.load_from_string(again)
+    tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for index, layer in enumerate(layers, start=1):
+        np.testing.assert_array_equal(tensors[f"conv{index}.weight"], layer.weight)
+        np.testing.assert_array_equal(tensors[f"conv{index}.bias"], layer.bias)
+    assert {p.key: p.value for p in model.metadata_props}["srcnn.recipe"] == "test"

@@ -40,6 +40,21 @@ def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
     return srcnn_onnx_bytes(layers, metadata), config
 
 
+def reserialise(data: bytes) -> bytes:
+    """An SRCNN ONNX model written again by this version's writer: the same weights and
+    metadata, the current graph (how the bundled files moved to the blocked last layer)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(data)
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    layers: list[Layer] = []
+    while f"conv{len(layers) + 1}.weight" in weights:
+        index = len(layers) + 1
+        layers.append(Layer(weights[f"conv{index}.weight"], weights[f"conv{index}.bias"]))
+    return srcnn_onnx_bytes(layers, {p.key: p.value for p in model.metadata_props})
+
+
 def _init_name(config: TrainConfig) -> str:
     """What a run started from, for the manifest: a run folder's name, a model's name, or how."""
     if not config.init:
