@@ -3,7 +3,7 @@
 The work happens tile by tile in output coordinates, so peak memory follows the tile, not the
 image: for each tile the low-resolution samples its window (tile + halo) needs go through the
 colour change and a MATLAB-exact bicubic, the network, the colour change back and the
-quantisation; the first and last run as small graphs on the network's runtime (``stages``).
+quantisation; the first and last run as small onnxruntime graphs (``stages``).
 
 * Y mode (the paper's): the network sees the bicubic Y; Cb and Cr are bicubic.
 * RGB mode: a 3-channel model sees the bicubic RGB.
@@ -27,7 +27,7 @@ from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
 from .runtime import Session, SrcnnWarning, Tile, auto_tile, open_session, plan_tiles
-from .stages import PAD, PEAKS, finish_graph, mirror, plan_planes, prepare_graph
+from .stages import PAD, PEAKS, finish_graph, mirror, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -174,7 +174,7 @@ def upscale_bands(
     """``upscale_array`` a band of output rows at a time: memory follows the band and the tile.
 
     For each tile, only the low-resolution samples it needs are read; the colour change, the
-    bicubic and the quantisation run as graphs on the network's runtime (``stages``). Equal to
+    bicubic and the quantisation run as onnxruntime graphs (``stages``). Equal to
     ``upscale_array``.
     """
     planes = _as_planes(pixels)
@@ -201,7 +201,7 @@ def upscale_bands(
         top, left, bottom, right = t.win_top // scale, t.win_left // scale, t.win_bottom // scale, t.win_right // scale
         window = planes.take(mirror(top - PAD, bottom + PAD, height), axis=0)
         window = window.take(mirror(left - PAD, right + PAD, width), axis=1)
-        high = prepare({"low": _to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None]})[0]
+        high = prepare(prepare_feeds(_to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None], scale))[0]
         seen = network(high[0, :model_channels])
         pixels = finish({"network": seen[None], "additive": high[:, model_channels:]})[0][0]
         return pixels[t.out_top - top * scale:t.out_bottom - top * scale,

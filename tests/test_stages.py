@@ -7,7 +7,16 @@ from srcnn_cli.color import rgb2ycbcr
 from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
 from srcnn_cli.resize import axis_weights, imresize
 from srcnn_cli.runtime import open_session, openvino_installed
-from srcnn_cli.stages import PAD, finish_graph, mirror, phase_weights, plan_planes, prepare_graph
+from srcnn_cli.stages import (
+    PAD,
+    finish_graph,
+    interpolation_matrix,
+    mirror,
+    phase_weights,
+    plan_planes,
+    prepare_feeds,
+    prepare_graph,
+)
 
 RUNTIMES = ["onnxruntime"] + (["openvino"] if openvino_installed() else [])
 
@@ -47,12 +56,25 @@ def test_phase_weights_are_matlabs(scale):
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
+def test_interpolation_matrix_places_each_phase_on_its_five_samples(scale):
+    matrix = interpolation_matrix(scale, 6)
+    assert matrix.shape == (6 * scale, 6 + 2 * PAD) and not matrix.flags.writeable
+    np.testing.assert_allclose(matrix.sum(axis=1), 1, atol=1e-6)  # bicubic keeps a flat plane flat
+    for sample in range(6):
+        for phase in range(scale):
+            row = matrix[scale * sample + phase]
+            np.testing.assert_array_equal(row[sample:sample + 2 * PAD + 1], phase_weights(scale)[phase].astype(np.float32))
+            assert not row[:sample].any() and not row[sample + 2 * PAD + 1:].any()
+    np.testing.assert_array_equal(interpolation_matrix(scale, 6, transposed=True), matrix.T)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("bands", [1, 3, 4])
 def test_prepare_is_the_matlab_bicubic_to_float32_rounding(session, scale, bands):
     rng = np.random.default_rng(scale * 10 + bands)
     image = rng.random((11, 14, bands))
     planes = plan_planes(bands, 1, np.float32)
-    high = session.stage(prepare_graph(scale, planes))({"low": padded(image)})[0][0]
+    high = session.stage(prepare_graph(scale, planes))(prepare_feeds(padded(image), scale))[0][0]
     assert high.shape == (1 + bands, 11 * scale, 14 * scale)
     luma = rgb2ycbcr(image[:, :, :3])[:, :, 0] if bands >= 3 else image[:, :, 0]
     np.testing.assert_allclose(high[0], imresize(luma, scale), atol=2e-6)
@@ -69,7 +91,7 @@ def test_prepare_then_finish_without_a_network_is_plain_bicubic(session, bands, 
     rng = np.random.default_rng(bands * 7 + network)
     image = rng.random((9, 12, bands))
     planes = plan_planes(bands, network, dtype)
-    high = session.stage(prepare_graph(3, planes))({"low": padded(image)})
+    high = session.stage(prepare_graph(3, planes))(prepare_feeds(padded(image), 3))
     high = high[0]
     pixels = session.stage(finish_graph(planes, dtype))(
         {"network": np.ascontiguousarray(high[:, :network]), "additive": high[:, network:]})[0][0]
