@@ -2,13 +2,15 @@
 
 For each model, in one run on this machine: the network alone over the output plane (the tiles
 `srcnn bench` times), then the real command, `srcnn upscale` of a PNG to a PNG (run inside a
-child process, after a warm-up; its start-up is not counted), and the ratio of the two. Two
-inputs: one 1280x720 photo to x3 (3840x2160 out), and a folder of 50 Set14 images to x3. With
-`--before DIR` (a checkout of an earlier srcnn-cli) the same runs of that code go beside ours.
+child process, after a warm-up; its start-up is not counted), and the ratio of the two. The two
+alternate, best of ``--repeat`` each, and the network-alone session is let go before the
+command runs. Two inputs: one 1280x720 photo to x3 (3840x2160 out), and a folder of 50 Set14
+images to x3. With `--before DIR` (a checkout of an earlier srcnn-cli) the same runs of that
+code go beside ours.
 The same-run FP32 matrix-product peak and the CPU's name head the table.
 
     python benchmarks/pipeline.py [--models 9-5-5,9-1-5] [--before ../srcnn-before]
-                                  [--runtimes auto,onnxruntime] [--repeat 2] [--data-dir ../shared/data]
+                                  [--runtimes auto,onnxruntime] [--repeat 3] [--data-dir ../shared/data]
 
 The 1280x720 photo is a mosaic of twelve BSD200 photographs (their own pixels, cropped), so the
 encoder sees real photographic content; without the data, a synthetic picture stands in.
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Runs in a child process whose PYTHONPATH selects the code under test (ours, or --before's).
 _DRIVER = r"""
-import json, statistics, sys, time
+import gc, json, sys, time
 import numpy as np
 from srcnn_cli.cli import cli
 from srcnn_cli.imageio import read_image
@@ -39,45 +41,55 @@ from srcnn_cli.runtime import auto_tile, plan_tiles
 
 model, scale, out, repeat, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
 inputs = sys.argv[6:]
-upscaler = Upscaler(model, scale, **({"runtime": extra["runtime"]} if "runtime" in extra else {}))
-session = upscaler.session
-halo, channels = session.contract.receptive_radius, session.contract.channels
 sizes = {}
 for path in inputs:
     h, w = read_image(path).pixels.shape[:2]
     sizes[(h * scale, w * scale)] = sizes.get((h * scale, w * scale), 0) + 1
 
-def tiles(height, width):
+def tiles(height, width, halo, channels):
     try:  # the tiles the pipeline cuts (older code had no scale grid)
         return plan_tiles(height, width, auto_tile(channels, halo), halo, scale=scale)
     except TypeError:
         return plan_tiles(height, width, auto_tile(channels, halo), halo)
 
 def model_only():
-    for (height, width), count in sizes.items():
-        plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
-        for _ in range(count):
-            for t in tiles(height, width):
-                session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+    # a session of its own, gone before the command runs: no second network stays loaded beside it
+    session = Upscaler(model, scale, **({"runtime": extra["runtime"]} if "runtime" in extra else {})).session
+    halo, channels = session.contract.receptive_radius, session.contract.channels
+    planes = {size: np.random.default_rng(0).random((channels,) + size, dtype=np.float32) for size in sizes}
+
+    def run():
+        for (height, width), count in sizes.items():
+            for _ in range(count):
+                for t in tiles(height, width, halo, channels):
+                    session.run(planes[(height, width)][:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+
+    run()  # warm-up: each shape's first call
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    runtime = getattr(session, "runtime", "onnxruntime")
+    del session
+    gc.collect()
+    return seconds, runtime
 
 def end_to_end():
     args = ["upscale", *inputs, "-o", out, "-s", str(scale), "-m", model, "-q", "--overwrite"]
     for key, value in extra.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
+    start = time.perf_counter()
     cli.main(args, standalone_mode=False)
+    return time.perf_counter() - start
 
-def best(function):
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
+end_to_end()  # warm-up: imports, caches
+model_times, e2e_times = [], []
+for _ in range(repeat):  # interleaved, so that the machine's moods fall on both
+    seconds, runtime = model_only()
+    model_times.append(seconds)
+    gc.collect()
+    e2e_times.append(end_to_end())
 pixels = sum(h * w * n for (h, w), n in sizes.items())
-runtime = getattr(session, "runtime", "onnxruntime")
-print(json.dumps({"model_s": best(model_only), "end_to_end_s": best(end_to_end), "megapixels": pixels / 1e6,
+print(json.dumps({"model_s": min(model_times), "end_to_end_s": min(e2e_times), "megapixels": pixels / 1e6,
                   "runtime": runtime}))
 """
 
@@ -135,7 +147,7 @@ def main() -> None:
     parser.add_argument("--models", default="9-5-5,9-1-5")
     parser.add_argument("--before", type=Path, help="A checkout of an earlier srcnn-cli, timed beside this one.")
     parser.add_argument("--runtimes", default="auto", help="Ours with each of these --runtime values.")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--size", default="1280x720", help="The single photo's size (a multiple of 320x240).")
     parser.add_argument("--folder", type=int, default=50, help="Images in the folder case (0: skip it).")
