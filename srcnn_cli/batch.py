@@ -275,11 +275,15 @@ def decode_job(job: Job, options: BatchOptions, output_size: Callable[[int, int]
 
 def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, started: float, *,
               on_tile: Callable[[int, int], None] | None = None, explain: Callable[[int, int], str] | None = None,
-              cancel: threading.Event | None = None) -> FileResult:
+              cancel: threading.Event | None = None, on_computed: Callable[[], None] | None = None) -> FileResult:
     """Upscale a decoded input into its output file, the network a band ahead of the encoder;
-    ``cancel`` stops it between bands (``Cancelled``; the temporary file is removed)."""
+    ``cancel`` stops it between bands (``Cancelled``; the temporary file is removed).
+    ``on_computed`` is called once the last band has left the network (its encoding, and the
+    file's closing, still to come)."""
     image = stream(decoded.pixels, on_tile=on_tile).ahead()
     bands = _until(cancel, image.bands)
+    if on_computed is not None:
+        bands = _calling_at_the_end(bands, image.shape[0], on_computed)
     try:
         notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
             job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
@@ -288,6 +292,16 @@ def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, starte
         image.bands.close()  # stops the worker if writing failed
     how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
     return FileResult(job.source, job.target, "done", seconds=time.monotonic() - started, notes=notes, how=how)
+
+
+def _calling_at_the_end(bands: Iterator, rows: int, call: Callable[[], None]) -> Iterator:
+    """The bands, ``call`` made as the one that completes ``rows`` is handed on."""
+    seen = 0
+    for band in bands:
+        seen += len(band)
+        if seen >= rows:
+            call()
+        yield band
 
 
 def process_job(job: Job, stream: Callable, options: BatchOptions, *,
@@ -324,50 +338,73 @@ def run_batch(
 
     The next inputs are decoded ahead on worker threads; each output is computed a band at a
     time on a worker thread while the previous band is encoded (PNG and TIFF never hold the
-    whole output). ``output_size`` lets a format that must hold it be refused before any work
-    when it would not fit in memory. The output folders must exist (``prepare_outputs``).
+    whole output), and the next file's network starts while the last band of the one before
+    is encoded and its file closed. Results come in the jobs' order. ``output_size`` lets a
+    format that must hold it be refused before any work when it would not fit in memory. The
+    output folders must exist (``prepare_outputs``).
     """
     results: list[FileResult] = []
 
     def decode(job: Job):
         return decode_job(job, options, output_size)
 
-    def upscale(job: Job, decoded: Future, started: float) -> FileResult:
-        return _recorded(job, lambda: write_job(job, decoded.result(), stream, options, started, on_tile=on_tile,
-                                                explain=explain, cancel=cancel))
+    # One image's network runs at a time; the next starts as soon as the last band of the one
+    # before has left the network, while that band is still encoded and its file closed.
+    network = threading.Semaphore(1)
 
-    # The files are written on a worker thread: an interruption (Ctrl-C, SIGTERM) reaches the
-    # main thread, which asks the writer to stop between bands and waits for it, so that the
-    # temporary file is removed and no network is running when the interruption goes on.
+    def upscale(job: Job, decoded: Future, started: float) -> FileResult:
+        released = threading.Event()
+
+        def free_network() -> None:
+            if not released.is_set():
+                released.set()
+                network.release()
+
+        try:
+            return _recorded(job, lambda: write_job(job, decoded.result(), stream, options, started,
+                                                    on_tile=on_tile, explain=explain, cancel=cancel,
+                                                    on_computed=free_network))
+        finally:
+            free_network()
+
+    # The files are written on worker threads: an interruption (Ctrl-C, SIGTERM) reaches the
+    # main thread, which asks the writers to stop between bands and waits for them, so that the
+    # temporary files are removed and no network is running when the interruption goes on.
     cancel = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, options.prefetch), thread_name_prefix="decode") as readers, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as writers:
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="write") as writers:
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
-        writing: Future | None = None
+        writing: list[Future] = []  # in the jobs' order
 
-        def report(result: FileResult) -> None:
-            nonlocal writing
-            writing = None
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        def report_finished(wait: bool) -> None:
+            while writing and (wait or writing[0].done()):
+                result = writing.pop(0).result()
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
 
         try:
             for index, job in enumerate(jobs):
+                while not network.acquire(timeout=0.05):  # files finished meanwhile are reported now
+                    report_finished(wait=False)
                 started = time.monotonic()
                 decoded = pending_reads.pop(0)
                 following = index + options.prefetch
                 if following < len(jobs):
                     pending_reads.append(readers.submit(decode, jobs[following]))
-                writing = writers.submit(upscale, job, decoded, started)
-                report(writing.result())
+                writing.append(writers.submit(upscale, job, decoded, started))
+                report_finished(wait=False)
+            report_finished(wait=True)
         except BaseException:
             cancel.set()
             for read in pending_reads:
                 read.cancel()
-            if writing is not None:  # a file the writer finished as the interruption came is counted
+            for future in writing:  # a file a writer finished as the interruption came is counted
                 with contextlib.suppress(BaseException):
-                    report(writing.result())
+                    result = future.result()
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
             raise
     return results
 

@@ -360,3 +360,48 @@ def test_conversion_warnings_are_shown(runner, tmp_path, identity_model):
     assert f"Warning: {tmp_path / 'c.jpg'}: converted CMYK to RGB" in result.output
     with Image.open(tmp_path / "c_x3.jpg") as out:
         assert out.mode == "RGB" and out.size == (36, 30)
+
+
+def test_the_next_files_network_starts_while_the_file_before_is_written(tmp_path, monkeypatch):
+    """The last band's encoding and the file's closing overlap the next file's network; one
+    network at a time, the results in the jobs' order, a failed file frees the network too."""
+    import threading
+
+    from srcnn_cli.batch import BatchOptions, Job, run_batch
+    from srcnn_cli.pipeline import Stream
+
+    for name in "abc":
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"{name}.png")
+    started = {name: threading.Event() for name in "abc"}
+    calls, networks_done, done_at_each_start = [], [], []
+
+    def stream(pixels, on_tile=None):
+        name = "abc"[len(calls)]
+        calls.append(name)
+        done_at_each_start.append(len(networks_done))
+        started[name].set()
+
+        def bands():  # the network's work: done when its last band is handed on
+            networks_done.append(name)
+            if name == "b":
+                raise RuntimeError("network failed")
+            yield np.zeros((8, 8, 3), np.uint8)
+
+        return Stream((8, 8, 3), np.uint8, bands())
+
+    overlapped = []
+
+    def write(target, image, **kwargs):
+        list(image.bands)
+        following = {"a_x2.png": "b"}.get(target.name)
+        if following:  # the next network must start before this file is done
+            overlapped.append(started[following].wait(timeout=5))
+        return []
+
+    monkeypatch.setattr("srcnn_cli.batch.write_image", write)
+    jobs = [Job(tmp_path / f"{n}.png", tmp_path / f"{n}_x2.png") for n in "abc"]
+    results = run_batch(jobs, stream, BatchOptions())
+    assert [(r.source.name, r.status) for r in results] == [("a.png", "done"), ("b.png", "failed"), ("c.png", "done")]
+    assert "network failed" in results[1].message
+    assert overlapped == [True] and calls == ["a", "b", "c"]
+    assert done_at_each_start == [0, 1, 2]  # each network starts once the one before is done
