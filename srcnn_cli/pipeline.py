@@ -27,7 +27,7 @@ from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
 from .runtime import Session, SrcnnWarning, Tile, auto_tile, open_session, plan_tiles
-from .stages import PAD, PEAKS, finish_graph, mirror, plan_planes, prepare_feeds, prepare_graph
+from .stages import PAD, PEAKS, finish_graph, is_dense, mirror, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -189,10 +189,13 @@ def upscale_bands(
     if tile is None:
         tile = auto_tile(model_channels, halo)
     layout_planes = plan_planes(bands, model_channels, planes.dtype)
-    prepare = session.stage(prepare_graph(scale, layout_planes))
+    tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3), scale)
+    first = tiles[0]  # (every window has its shape)
+    padded_window = [(stop - start) // scale + 2 * PAD for start, stop in
+                     ((first.win_top, first.win_bottom), (first.win_left, first.win_right))]
+    prepare = session.stage(prepare_graph(scale, layout_planes, is_dense(tuple(padded_window))))
     finish = session.stage(finish_graph(layout_planes, planes.dtype))
     network = dihedral_mean(session.run) if ensemble else session.run
-    tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3), scale)
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
 
     def upscale_tile(t: Tile) -> np.ndarray:

@@ -5,11 +5,13 @@ who computes those planes. Per tile:
 
 * ``prepare``: the low-resolution window, mirror-padded by ``PAD`` samples on each side
   (1 x B x h+4 x w+4, float32 in [0, 1]) -> the colour change (a 1x1 convolution, ``Planes``)
-  -> MATLAB's bicubic x``s`` as two matrix products, rows then columns, with the window's
-  interpolation matrices (``interpolation_matrix``: each output sample's 5 weights from
-  ``resize.axis_weights``, ``prepare_feeds`` passes them) -> 1 x K x sh x sw. The dense
-  products do some twenty times the sums of the 5-tap filter, yet take less time than a
-  polyphase convolution and ``DepthToSpace``, whose interleaving costs more than the sums.
+  -> MATLAB's bicubic x``s`` -> 1 x K x sh x sw. Two forms, the same sums to float32 rounding:
+  for a window of up to ``DENSE_LIMIT`` samples a side, two matrix products, rows then columns,
+  with the window's interpolation matrices (``interpolation_matrix``, passed by
+  ``prepare_feeds``); for larger ones, whose dense products would grow with the square of the
+  side, a polyphase convolution (each output phase a 5x5 kernel, the outer product of the row
+  and column weights) and ``DepthToSpace``. On the default tiles the dense products do some
+  twenty times the filter's sums, yet take less time than the interleaving of ``DepthToSpace``.
 * ``finish``: the network's output times the colour change back, plus the additive planes
   ``prepare`` made -> clipped to the image's range, rounded half up -> 1 x H x W x B in the
   image's dtype.
@@ -28,10 +30,11 @@ from .color import YCBCR_MATRIX, YCBCR_OFFSET
 from .onnxmodel import GraphBuilder
 from .resize import axis_weights
 
-__all__ = ["PAD", "PEAKS", "Planes", "finish_graph", "interpolation_matrix", "mirror", "phase_weights", "plan_planes",
-           "prepare_feeds", "prepare_graph"]
+__all__ = ["DENSE_LIMIT", "PAD", "PEAKS", "Planes", "finish_graph", "interpolation_matrix", "is_dense", "mirror",
+           "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph"]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
+DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic is two matrix products
 _TAPS = 2 * PAD + 1
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}  # integer dtypes and their largest value
 
@@ -63,8 +66,16 @@ def interpolation_matrix(scale: int, length: int, transposed: bool = False) -> n
     return matrix
 
 
+def is_dense(window_shape: tuple[int, ...]) -> bool:
+    """Whether a window of this shape (its last two dimensions) takes the dense ``prepare``."""
+    return max(window_shape[-2:]) <= DENSE_LIMIT
+
+
 def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
-    """``prepare``'s inputs for a 1 x B x h+4 x w+4 mirror-padded float32 window."""
+    """``prepare``'s inputs for a 1 x B x h+4 x w+4 mirror-padded float32 window (the
+    interpolation matrices too where the window ``is_dense``)."""
+    if not is_dense(window.shape):
+        return {"low": window}
     height, width = window.shape[2] - 2 * PAD, window.shape[3] - 2 * PAD
     return {"low": window, "rows": interpolation_matrix(scale, height),
             "columns": interpolation_matrix(scale, width, transposed=True)}
@@ -136,14 +147,24 @@ def _pointwise(graph: GraphBuilder, values: str, affine: tuple[np.ndarray, np.nd
     return graph.node("Conv", [values, weight, graph.constant(offset.astype(np.float32))], kernel_shape=[1, 1])
 
 
-def prepare_graph(scale: int, planes: Planes) -> bytes:
-    """Inputs ``low`` (1 x B x h+4 x w+4, float32) and the interpolation matrices ``rows``
-    (sh x h+4) and ``columns`` (w+4 x sw) (``prepare_feeds``); output ``high`` (1 x K x sh x sw)."""
+def prepare_graph(scale: int, planes: Planes, dense: bool) -> bytes:
+    """Input ``low`` (1 x B x h+4 x w+4, float32), and for the ``dense`` form the interpolation
+    matrices ``rows`` (sh x h+4) and ``columns`` (w+4 x sw) (``prepare_feeds``); output
+    ``high`` (1 x K x sh x sw)."""
     graph = GraphBuilder("srcnn-prepare")
     values = _pointwise(graph, "low", planes.into)
-    graph.node("MatMul", [graph.node("MatMul", ["rows", values]), "columns"], "high")
-    return graph.build([("low", [1, planes.bands, "h", "w"]), ("rows", ["H", "h"]), ("columns", ["w", "W"])],
-                       [("high", [1, planes.planes, "H", "W"])])
+    inputs = [("low", [1, planes.bands, "h", "w"])]
+    if dense:
+        graph.node("MatMul", [graph.node("MatMul", ["rows", values]), "columns"], "high")
+        inputs += [("rows", ["H", "h"]), ("columns", ["w", "W"])]
+    else:
+        phases = phase_weights(scale)
+        kernel = np.einsum("ai,bj->abij", phases, phases).reshape(scale * scale, 1, _TAPS, _TAPS)
+        kernel = np.tile(kernel, (planes.planes, 1, 1, 1)).astype(np.float32)  # one group per plane
+        values = graph.node("Conv", [values, graph.constant(kernel)], kernel_shape=[_TAPS, _TAPS],
+                            group=planes.planes)
+        graph.node("DepthToSpace", [values], "high", blocksize=scale, mode="CRD")
+    return graph.build(inputs, [("high", [1, planes.planes, "H", "W"])])
 
 
 def finish_graph(planes: Planes, dtype) -> bytes:

@@ -30,6 +30,14 @@ def test_identity_network_gives_plain_bicubic_rgb(identity_model, rgb_image):
     assert diff.max() <= 1 and (diff > 0).mean() < 0.002
 
 
+@pytest.mark.parametrize("tile", [0, 48])
+def test_wide_windows_take_the_polyphase_bicubic_small_ones_the_dense(identity_model, tile):
+    # 300 samples wide: one tile's window passes DENSE_LIMIT (polyphase), 48-pixel tiles' do not
+    wide = np.random.default_rng(5).integers(0, 256, (12, 300, 3), dtype=np.uint8)
+    out = Upscaler(str(identity_model), scale=2, tile=tile).upscale(wide)
+    assert np.abs(out.astype(int) - bicubic_reference(wide, 2, 255)).max() <= 1
+
+
 @pytest.mark.parametrize("scale", [2, 4])
 def test_identity_gray_rgba_and_16bit(identity_model, rgb_image, scale):
     upscaler = Upscaler(str(identity_model), scale=scale)

@@ -8,9 +8,11 @@ from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
 from srcnn_cli.resize import axis_weights, imresize
 from srcnn_cli.runtime import open_session, openvino_installed
 from srcnn_cli.stages import (
+    DENSE_LIMIT,
     PAD,
     finish_graph,
     interpolation_matrix,
+    is_dense,
     mirror,
     phase_weights,
     plan_planes,
@@ -70,12 +72,16 @@ def test_interpolation_matrix_places_each_phase_on_its_five_samples(scale):
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("bands", [1, 3, 4])
-def test_prepare_is_the_matlab_bicubic_to_float32_rounding(session, scale, bands):
+@pytest.mark.parametrize("height, width", [(11, 14), (30, DENSE_LIMIT - 2 * PAD + 1)])  # dense, polyphase
+def test_prepare_is_the_matlab_bicubic_to_float32_rounding(session, scale, bands, height, width):
     rng = np.random.default_rng(scale * 10 + bands)
-    image = rng.random((11, 14, bands))
+    image = rng.random((height, width, bands))
     planes = plan_planes(bands, 1, np.float32)
-    high = session.stage(prepare_graph(scale, planes))(prepare_feeds(padded(image), scale))[0][0]
-    assert high.shape == (1 + bands, 11 * scale, 14 * scale)
+    window = padded(image)
+    dense = is_dense(window.shape)
+    assert dense == (width < 100)
+    high = session.stage(prepare_graph(scale, planes, dense))(prepare_feeds(window, scale))[0][0]
+    assert high.shape == (1 + bands, height * scale, width * scale)
     luma = rgb2ycbcr(image[:, :, :3])[:, :, 0] if bands >= 3 else image[:, :, 0]
     np.testing.assert_allclose(high[0], imresize(luma, scale), atol=2e-6)
     if bands == 4:  # alpha goes through as it is
@@ -91,7 +97,7 @@ def test_prepare_then_finish_without_a_network_is_plain_bicubic(session, bands, 
     rng = np.random.default_rng(bands * 7 + network)
     image = rng.random((9, 12, bands))
     planes = plan_planes(bands, network, dtype)
-    high = session.stage(prepare_graph(3, planes))(prepare_feeds(padded(image), 3))
+    high = session.stage(prepare_graph(3, planes, True))(prepare_feeds(padded(image), 3))
     high = high[0]
     pixels = session.stage(finish_graph(planes, dtype))(
         {"network": np.ascontiguousarray(high[:, :network]), "additive": high[:, network:]})[0][0]
