@@ -56,7 +56,7 @@ def photo_like(width: int, height: int) -> np.ndarray:
 def peak(tree: Path, args: list[str]) -> tuple[int, float]:
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree)
+                          env=dict(os.environ, PYTHONPATH=str(tree), SRCNN_WEIGHTS_DIR=str(tree / "weights")), cwd=tree)
     if done.returncode != 0:
         raise SystemExit(f"{tree}: {done.stderr.strip()[-400:]}")
     return int(done.stdout.split()[-1]), time.perf_counter() - start

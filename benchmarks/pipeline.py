@@ -134,7 +134,8 @@ def set14_folder(data_dir: Path | None, target: Path, count: int = 50) -> list[s
 
 
 def measure(tree: Path, model: str, inputs: list[str], out: Path, repeat: int, extra: dict) -> dict:
-    environment = dict(os.environ, PYTHONPATH=str(tree))
+    # the checkout's own code and bundled models (an editable install would lend it ours)
+    environment = dict(os.environ, PYTHONPATH=str(tree), SRCNN_WEIGHTS_DIR=str(tree / "weights"))
     done = subprocess.run([sys.executable, "-c", _DRIVER, model, "3", str(out), str(repeat), json.dumps(extra),
                            *inputs], capture_output=True, text=True, env=environment, cwd=tree)
     if done.returncode != 0:
