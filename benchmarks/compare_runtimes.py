@@ -26,14 +26,10 @@ def timed(function, repeat):
 
 
 def layers_from_onnx(data: bytes):
-    """Each layer's weight and bias (``conv1.weight``, ``conv1.bias``, ...: the names srcnn-cli
-    writes) from an ONNX model (needs the onnx package)."""
-    import onnx
-    from onnx import numpy_helper
+    """Each layer's weight and bias from an ONNX model srcnn-cli wrote (needs the onnx package)."""
+    from srcnn_cli.onnxmodel import read_layers
 
-    tensors = {t.name: numpy_helper.to_array(t) for t in onnx.load_from_string(data).graph.initializer}
-    count = sum(1 for name in tensors if name.startswith("conv") and name.endswith(".weight") and "." not in name[:-7])
-    return [(tensors[f"conv{i}.weight"], tensors[f"conv{i}.bias"]) for i in range(1, count + 1)]
+    return [(layer.weight, layer.bias) for layer in read_layers(data)[0]]
 
 
 def main():

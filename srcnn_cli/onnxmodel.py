@@ -194,6 +194,22 @@ def _model_bytes(name, nodes, initializers, inputs, outputs, metadata) -> bytes:
     return model
 
 
+def read_layers(data: bytes) -> tuple[list[Layer], dict[str, str]]:
+    """The layers (``conv1.weight``/``conv1.bias``, ``conv2...``: as ``srcnn_onnx_bytes`` names
+    them, in order, while both are there) and the metadata of an ONNX model. Needs the ``onnx``
+    package (the train and dev extras); its parse errors go up as they are."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(data)
+    tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    layers: list[Layer] = []
+    while {f"conv{len(layers) + 1}.weight", f"conv{len(layers) + 1}.bias"} <= tensors.keys():
+        index = len(layers) + 1
+        layers.append(Layer(tensors[f"conv{index}.weight"], tensors[f"conv{index}.bias"]))
+    return layers, {p.key: p.value for p in model.metadata_props}
+
+
 def matmul_onnx_bytes(size: int) -> bytes:
     """A single size x size float32 MatMul, for measuring the machine's FP32 peak."""
     square = [size, size]

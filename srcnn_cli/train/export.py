@@ -22,7 +22,7 @@ from ..models import (
     sha256_file,
     user_models_dir,
 )
-from ..onnxmodel import Layer, srcnn_onnx_bytes
+from ..onnxmodel import Layer, read_layers, srcnn_onnx_bytes
 from .config import TrainConfig
 from .loop import CHECKPOINT, build_model, load_checkpoint, plot_run
 
@@ -43,16 +43,8 @@ def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
 def reserialise(data: bytes) -> bytes:
     """An SRCNN ONNX model written again by this version's writer: the same weights and
     metadata, the current graph (how the bundled files moved to the blocked last layer)."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load_from_string(data)
-    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    layers: list[Layer] = []
-    while f"conv{len(layers) + 1}.weight" in weights:
-        index = len(layers) + 1
-        layers.append(Layer(weights[f"conv{index}.weight"], weights[f"conv{index}.bias"]))
-    return srcnn_onnx_bytes(layers, {p.key: p.value for p in model.metadata_props})
+    layers, metadata = read_layers(data)
+    return srcnn_onnx_bytes(layers, metadata)
 
 
 def _init_name(config: TrainConfig) -> str:

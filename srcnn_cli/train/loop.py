@@ -93,22 +93,21 @@ def load_init(spec: str, scale: int, channels: int) -> dict:
 
 def onnx_state(data: bytes, source: str) -> dict:
     """The weights of an SRCNN ONNX model (as srcnn-cli writes them) as a checkpoint-like state."""
-    import onnx
-    from onnx import numpy_helper
+    from ..onnxmodel import read_layers
 
     try:
-        graph = onnx.load_from_string(data).graph
+        layers, _ = read_layers(data)
     except Exception as exc:  # protobuf's decode errors have no common type
         raise TrainingError(f"--init {source} is not a readable ONNX model ({exc})") from None
-    weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    names = [f"conv{i}.{part}" for i in (1, 2, 3) for part in ("weight", "bias")]
-    if any(name not in weights for name in names):
+    if len(layers) < 3:
         raise TrainingError(f"--init {source}: not an SRCNN model written by srcnn-cli "
                             "(it has no conv1/conv2/conv3 weights)")
-    w1, w2, w3 = (weights[f"conv{i}.weight"] for i in (1, 2, 3))
+    w1, w2, w3 = (layer.weight for layer in layers[:3])
     config = {"arch": "-".join(str(w.shape[-1]) for w in (w1, w2, w3)), "n1": w1.shape[0], "n2": w2.shape[0],
               "channels": w1.shape[1]}
-    return {"config": config, "model": {name: torch.from_numpy(np.array(weights[name])) for name in names}}
+    model = {f"conv{i}.{part}": torch.from_numpy(np.array(getattr(layer, part)))
+             for i, layer in enumerate(layers[:3], start=1) for part in ("weight", "bias")}
+    return {"config": config, "model": model}
 
 
 def build_optimizer(config: TrainConfig, model: SRCNN) -> torch.optim.Optimizer:
