@@ -376,12 +376,14 @@ def run_batch(
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
         writing: list[Future] = []  # in the jobs' order
 
+        def report(result: FileResult) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         def report_finished(wait: bool) -> None:
             while writing and (wait or writing[0].done()):
-                result = writing.pop(0).result()
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+                report(writing.pop(0).result())
 
         try:
             for index, job in enumerate(jobs):
@@ -401,10 +403,7 @@ def run_batch(
                 read.cancel()
             for future in writing:  # a file a writer finished as the interruption came is counted
                 with contextlib.suppress(BaseException):
-                    result = future.result()
-                    results.append(result)
-                    if on_result is not None:
-                        on_result(result)
+                    report(future.result())
             raise
     return results
 

@@ -91,7 +91,7 @@ def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat
     the CPU OpenVINO's MatMul where it is installed (its kernels can outrun the other two, and
     a peak below what a model reaches would make fractions above 1)."""
     from .onnxmodel import matmul_onnx_bytes
-    from .runtime import openvino_installed
+    from .runtime import openvino_installed, raw_openvino_request
 
     rng = np.random.default_rng(0)
     a = rng.random((size, size), dtype=np.float32)
@@ -103,12 +103,7 @@ def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat
         "numpy matmul": min(_timed(lambda: a @ b, repeat)),
     }
     if device == "cpu" and openvino_installed():
-        import openvino
-
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32",
-                  **({"INFERENCE_NUM_THREADS": threads} if threads else {})}
-        request = openvino.Core().compile_model(openvino.Core().read_model(matmul_onnx_bytes(size)), "CPU",
-                                                config).create_infer_request()
+        request = raw_openvino_request(matmul_onnx_bytes(size), threads)
         candidates["OpenVINO MatMul"] = min(_timed(lambda: request.infer({"a": a, "b": b}), repeat))
     source, seconds = min(candidates.items(), key=lambda item: item[1])
     return flop / seconds / 1e9, source

@@ -254,12 +254,10 @@ class OpenVinoSession(Session):
 
     def __init__(self, model: bytes, threads: int = 0, source: str = "model"):
         super().__init__(model, device="cpu", threads=threads, source=source)
-        self._core = _openvino().Core()
-        self._config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}  # not bf16
-        if threads:
-            self._config["INFERENCE_NUM_THREADS"] = int(threads)
         try:
-            self._compiled = self._core.compile_model(self._core.read_model(model), "CPU", self._config)
+            self._compiled = _openvino_compiled(model, threads)
+        except DeviceError:  # not installed
+            raise
         except Exception as exc:  # OpenVINO raises its own, untyped, errors
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"OpenVINO cannot load {source}: {first}") from None
@@ -285,6 +283,22 @@ def _openvino():
     except ImportError:
         raise DeviceError("--runtime openvino needs OpenVINO: pip install 'srcnn-cli[openvino]'") from None
     return openvino
+
+
+def _openvino_compiled(model: bytes, threads: int = 0):
+    """A model compiled by OpenVINO for the CPU with our settings: latency first, FP32 (not
+    bf16), ``threads`` (0: OpenVINO's choice, all cores)."""
+    config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = int(threads)
+    core = _openvino().Core()
+    return core.compile_model(core.read_model(model), "CPU", config)
+
+
+def raw_openvino_request(model: bytes, threads: int = 0):
+    """An OpenVINO infer request with our settings, for a graph that is not an SRCNN (the
+    FP32 peak's matrix product)."""
+    return _openvino_compiled(model, threads).create_infer_request()
 
 
 def openvino_installed() -> bool:
