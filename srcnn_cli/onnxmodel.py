@@ -1,4 +1,5 @@
-"""Writing SRCNN networks as ONNX files, with no dependency beyond numpy.
+"""Writing SRCNN networks as ONNX files, with no dependency beyond numpy (and reading their
+layers back, ``read_layers``, with the ``onnx`` package, for training and tools).
 
 The ONNX format is a protobuf message; an SRCNN graph needs only a handful of its fields, so we
 encode them directly rather than pull in the ``onnx`` package at run time. Every model we write
