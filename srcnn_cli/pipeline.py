@@ -190,10 +190,14 @@ def upscale_bands(
         tile = auto_tile(model_channels, halo)
     layout_planes = plan_planes(bands, model_channels, planes.dtype)
     tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3), scale)
-    first = tiles[0]  # (every window has its shape)
-    padded_window = [(stop - start) // scale + 2 * PAD for start, stop in
-                     ((first.win_top, first.win_bottom), (first.win_left, first.win_right))]
-    prepare = session.stage(prepare_graph(scale, layout_planes, is_dense(tuple(padded_window))))
+
+    def low_window(t: Tile) -> tuple[int, int, int, int]:
+        """The tile's window in low-resolution samples: top, left, bottom, right."""
+        return t.win_top // scale, t.win_left // scale, t.win_bottom // scale, t.win_right // scale
+
+    first_top, first_left, first_bottom, first_right = low_window(tiles[0])  # (every window has its shape)
+    dense = is_dense((first_bottom - first_top + 2 * PAD, first_right - first_left + 2 * PAD))
+    prepare = session.stage(prepare_graph(scale, layout_planes, dense))
     finish = session.stage(finish_graph(layout_planes, planes.dtype))
     network = dihedral_mean(session.run) if ensemble else session.run
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
@@ -201,7 +205,7 @@ def upscale_bands(
     def upscale_tile(t: Tile) -> np.ndarray:
         """The tile's output pixels: its window (whole low-resolution samples) is prepared
         (colour, bicubic), run through the network and finished (colour, quantised)."""
-        top, left, bottom, right = t.win_top // scale, t.win_left // scale, t.win_bottom // scale, t.win_right // scale
+        top, left, bottom, right = low_window(t)
         window = planes.take(mirror(top - PAD, bottom + PAD, height), axis=0)
         window = window.take(mirror(left - PAD, right + PAD, width), axis=1)
         high = prepare(prepare_feeds(_to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None], scale))[0]
