@@ -6,12 +6,15 @@ who computes those planes. Per tile:
 * ``prepare``: the low-resolution window, mirror-padded by ``PAD`` samples on each side
   (1 x B x h+4 x w+4, float32 in [0, 1]) -> the colour change (a 1x1 convolution, ``Planes``)
   -> MATLAB's bicubic x``s`` -> 1 x K x sh x sw. Two forms, the same sums to float32 rounding:
-  for a window of up to ``DENSE_LIMIT`` samples a side, two matrix products, rows then columns,
-  with the window's interpolation matrices (``interpolation_matrix``, passed by
-  ``prepare_feeds``); for larger ones, whose dense products would grow with the square of the
-  side, a polyphase convolution (each output phase a 5x5 kernel, the outer product of the row
-  and column weights) and ``DepthToSpace``. On the default tiles the dense products do some
-  twenty times the filter's sums, yet take less time than the interleaving of ``DepthToSpace``.
+  for a window of up to ``DENSE_LIMIT`` samples a side, the columns are one matrix product with
+  the window's interpolation matrix (``interpolation_matrix``, passed by ``prepare_feeds``), done
+  on the low-resolution rows, and the rows are a gather of each output row's five source rows
+  (``tap_indices``) times the ``s`` x 5 phase weights, whose result is already in output order
+  (1 x K x h x s x sw is 1 x K x sh x sw); for larger windows, whose dense product would grow
+  with the square of the side, a polyphase convolution (each output phase a 5x5 kernel, the
+  outer product of the row and column weights) and ``DepthToSpace``. On the default tiles the
+  dense columns do some twenty times the filter's sums, yet take less time than the
+  interleaving of ``DepthToSpace``; a dense product for the rows too took half as long again.
 * ``finish``: the network's output times the colour change back, plus the additive planes
   ``prepare`` made -> clipped to the image's range, rounded half up -> 1 x H x W x B in the
   image's dtype.
@@ -31,7 +34,7 @@ from .onnxmodel import GraphBuilder
 from .resize import axis_weights
 
 __all__ = ["DENSE_LIMIT", "PAD", "PEAKS", "Planes", "finish_graph", "interpolation_matrix", "is_dense", "mirror",
-           "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph"]
+           "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph", "tap_indices"]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
 DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic is two matrix products
@@ -66,6 +69,15 @@ def interpolation_matrix(scale: int, length: int, transposed: bool = False) -> n
     return matrix
 
 
+@lru_cache(maxsize=16)
+def tap_indices(length: int) -> np.ndarray:
+    """``length`` x 5 int64: row ``i`` holds the mirror-padded axis's samples ``i .. i + 4``,
+    the taps of output samples ``scale * i .. scale * i + scale - 1``. Read-only, as it is cached."""
+    indices = np.arange(length)[:, None] + np.arange(_TAPS)
+    indices.flags.writeable = False
+    return indices
+
+
 def is_dense(window_shape: tuple[int, ...]) -> bool:
     """Whether a window of this shape (its last two dimensions) takes the dense ``prepare``."""
     return max(window_shape[-2:]) <= DENSE_LIMIT
@@ -77,8 +89,15 @@ def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
     if not is_dense(window.shape):
         return {"low": window}
     height, width = window.shape[2] - 2 * PAD, window.shape[3] - 2 * PAD
-    return {"low": window, "rows": interpolation_matrix(scale, height),
-            "columns": interpolation_matrix(scale, width, transposed=True)}
+    return {"low": window, "columns": interpolation_matrix(scale, width, transposed=True),
+            "taps": tap_indices(height), "shape": _high_shape(scale * height, scale * width)}
+
+
+@lru_cache(maxsize=16)
+def _high_shape(height: int, width: int) -> np.ndarray:
+    shape = np.array([1, -1, height, width], np.int64)
+    shape.flags.writeable = False
+    return shape
 
 
 def mirror(start: int, stop: int, length: int) -> np.ndarray:
@@ -148,15 +167,18 @@ def _pointwise(graph: GraphBuilder, values: str, affine: tuple[np.ndarray, np.nd
 
 
 def prepare_graph(scale: int, planes: Planes, dense: bool) -> bytes:
-    """Input ``low`` (1 x B x h+4 x w+4, float32), and for the ``dense`` form the interpolation
-    matrices ``rows`` (sh x h+4) and ``columns`` (w+4 x sw) (``prepare_feeds``); output
-    ``high`` (1 x K x sh x sw)."""
+    """Input ``low`` (1 x B x h+4 x w+4, float32), and for the ``dense`` form the columns'
+    interpolation matrix ``columns`` (w+4 x sw), the rows' ``taps`` (h x 5) and the output's
+    ``shape`` (``prepare_feeds``); output ``high`` (1 x K x sh x sw)."""
     graph = GraphBuilder("srcnn-prepare")
     values = _pointwise(graph, "low", planes.into)
-    inputs = [("low", [1, planes.bands, "h", "w"])]
+    inputs: list[tuple] = [("low", [1, planes.bands, "h", "w"])]
     if dense:
-        graph.node("MatMul", [graph.node("MatMul", ["rows", values]), "columns"], "high")
-        inputs += [("rows", ["H", "h"]), ("columns", ["w", "W"])]
+        wide = graph.node("MatMul", [values, "columns"])  # 1 x K x h+4 x sw
+        taps = graph.node("Gather", [wide, "taps"], axis=2)  # 1 x K x h x 5 x sw
+        phased = graph.node("MatMul", [graph.constant(phase_weights(scale).astype(np.float32)), taps])
+        graph.node("Reshape", [phased, "shape"], "high")  # 1 x K x h x s x sw is 1 x K x sh x sw
+        inputs += [("columns", ["w", "W"]), ("taps", ["r", _TAPS], np.int64), ("shape", [4], np.int64)]
     else:
         phases = phase_weights(scale)
         kernel = np.einsum("ai,bj->abij", phases, phases).reshape(scale * scale, 1, _TAPS, _TAPS)
@@ -183,8 +205,8 @@ def finish_graph(planes: Planes, dtype) -> bytes:
     low, high = (0.5, planes.top + 0.5) if integer else (0.0, 1.0)  # clip(v, 0, 1), scaled
     values = graph.node("Clip", [values, graph.constant(np.array(low, np.float32)),
                                  graph.constant(np.array(high, np.float32))])
-    if integer:
-        values = graph.node("Cast", [graph.node("Floor", [values])], to=2 if dtype == np.uint8 else 4)
+    if integer:  # Cast truncates toward zero: the floor of the clipped (positive) values
+        values = graph.node("Cast", [values], to=2 if dtype == np.uint8 else 4)
     graph.node("Transpose", [values], "pixels", perm=[0, 2, 3, 1])
     return graph.build([("network", [1, planes.network, "H", "W"]), ("additive", [1, planes.bands, "H", "W"])],
                        [("pixels", [1, "H", "W", planes.bands], dtype if integer else np.float32)])

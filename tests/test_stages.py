@@ -106,3 +106,18 @@ def test_prepare_then_finish_without_a_network_is_plain_bicubic(session, bands, 
     if top > 1:
         expected = np.floor(expected + 0.5)
     assert np.abs(pixels.astype(np.float64) - expected).max() <= (1 if top > 1 else 1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_finish_rounds_exactly_at_every_step(session, dtype):
+    """The values ``finish`` quantises already hold the rounding half: each becomes its floor,
+    clipped to the dtype's range, exactly (at, just under and just over every step)."""
+    top = 255 if dtype == np.uint8 else 65535
+    steps = np.arange(-2, top + 3, dtype=np.float32) if top == 255 else np.linspace(-2, top + 2, 4001, dtype=np.float32)
+    values = np.concatenate([steps, np.nextafter(steps, np.float32(-np.inf)), np.nextafter(steps, np.float32(np.inf)),
+                             steps + np.float32(0.5), np.float32([-1e9, 1e9])])
+    planes = plan_planes(1, 1, dtype)
+    pixels = session.stage(finish_graph(planes, dtype))(
+        {"network": np.zeros((1, 1, 1, values.size), np.float32), "additive": values.reshape(1, 1, 1, -1)})[0]
+    expected = np.floor(np.clip(values, np.float32(0.5), np.float32(top + 0.5)))
+    np.testing.assert_array_equal(pixels.reshape(-1), expected.astype(dtype))
