@@ -124,6 +124,49 @@ def test_openvino_computes_what_onnxruntime_computes():
     assert type(open_session(model, "cpu")) is OpenVinoSession  # auto: OpenVINO on the CPU where installed
 
 
+@needs_openvino
+def test_openvino_compiles_beside_the_caller_and_a_failure_fails_each_run(monkeypatch):
+    import threading
+
+    from srcnn_cli.runtime import open_session
+
+    model = srcnn_onnx_bytes(random_layers(1), {"srcnn.receptive_radius": "8"})
+    may_finish, calls = threading.Event(), []
+
+    def compile_slowly_then_fail(data, threads=0):
+        calls.append(threading.current_thread().name)
+        may_finish.wait(10)
+        raise RuntimeError("Exception from src/inference: unsupported operation\nmore lines")
+
+    monkeypatch.setattr("srcnn_cli.runtime._openvino_compiled", compile_slowly_then_fail)
+    session = open_session(model, "cpu", runtime="openvino", source="odd.onnx")  # returns while compiling
+    assert session.contract.receptive_radius == 8 and not may_finish.is_set()
+    may_finish.set()
+    for _ in range(2):  # the same error each time, without compiling again
+        with pytest.raises(ModelError, match=r"^OpenVINO cannot load odd.onnx: Exception from src/inference: "
+                                             r"unsupported operation$"):
+            session.run(np.zeros((1, 9, 9), np.float32))
+    assert calls == ["openvino-compile"]
+
+
+@needs_openvino
+def test_openvino_is_imported_without_its_telemetry(tmp_path):
+    """Left alone, ``import openvino`` writes an id under ~/intel and forks a process that
+    reports the import to Google Analytics; our runs send nothing and write nothing there."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items() if key not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    environment["HOME"] = str(tmp_path)  # (outside CI the telemetry would count as consented to)
+    code = ("from srcnn_cli.runtime import _openvino; _openvino()\n"
+            "import openvino.tools.ovc.telemetry_utils as converter; print(converter.tm.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "openvino.tools.ovc.telemetry_stub"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_runtime_choice_errors(monkeypatch):
     import sys
 
