@@ -86,6 +86,21 @@ def _timed(function: Callable[[], object], repeat: int) -> list[float]:
     return times
 
 
+def _alternated(first: Callable[[], object], second: Callable[[], object],
+                repeat: int) -> tuple[list[float], list[float]]:
+    """``_timed`` for two functions taken in turn, so that a shared machine's slow moments fall
+    on both rather than on whichever ran during them (their ratio is what bench reports)."""
+    first()
+    second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for function, kept in zip((first, second), times):
+            start = time.perf_counter()
+            function()
+            kept.append(time.perf_counter() - start)
+    return times
+
+
 def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat: int = 7) -> tuple[float, str]:
     """Best FP32 GFLOP/s of a large matrix product: onnxruntime's MatMul, numpy's BLAS, and on
     the CPU OpenVINO's MatMul where it is installed (its kernels can outrun the other two, and
@@ -152,7 +167,6 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
         for t in tiles:
             session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
 
-    times = _timed(model_only, repeat)
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -163,7 +177,8 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
         decoded = decode_image(encoded)
         encode_stream(io.BytesIO(), upscaler.stream(decoded.pixels).ahead(), "PNG", notes=[])
 
-    e2e = statistics.median(_timed(end_to_end, max(1, repeat // 2)))
+    times, e2e_times = _alternated(model_only, end_to_end, repeat)
+    e2e = statistics.median(e2e_times)
     median = statistics.median(times)
     macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(channels)})
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None

@@ -70,3 +70,13 @@ def test_bench_cli_json(small_model, tmp_path):
     saved = runner.invoke(cli, ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1",
                                 "--no-psnr", "--json", str(tmp_path / "out" / "b.json")])
     assert saved.exit_code == 0 and json.loads((tmp_path / "out" / "b.json").read_text())["size"] == [48, 32]
+
+
+def test_the_model_alone_and_the_whole_are_timed_in_turn():
+    """A slow moment of a shared machine must fall on both, not on whichever ran during it."""
+    from srcnn_cli.bench import _alternated
+
+    calls: list[str] = []
+    model_times, whole_times = _alternated(lambda: calls.append("model"), lambda: calls.append("whole"), 3)
+    assert calls == ["model", "whole"] * 4  # a warm-up of each, then three turns
+    assert len(model_times) == len(whole_times) == 3 and min(model_times + whole_times) >= 0
