@@ -13,8 +13,8 @@ who computes those planes. Per tile:
   (1 x K x h x s x sw is 1 x K x sh x sw); for larger windows, whose dense product would grow
   with the square of the side, a polyphase convolution (each output phase a 5x5 kernel, the
   outer product of the row and column weights) and ``DepthToSpace``. On the default tiles the
-  dense columns do some twenty times the filter's sums, yet take less time than the
-  interleaving of ``DepthToSpace``; a dense product for the rows too took half as long again.
+  dense columns do some thirty times the filter's sums, yet take less time than the
+  interleaving of ``DepthToSpace``; a dense product for the rows too took a third longer.
 * ``finish``: the network's output times the colour change back, plus the additive planes
   ``prepare`` made -> clipped to the image's range, rounded half up -> 1 x H x W x B in the
   image's dtype.
@@ -37,7 +37,7 @@ __all__ = ["DENSE_LIMIT", "PAD", "PEAKS", "Planes", "finish_graph", "interpolati
            "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph", "tap_indices"]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
-DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic is two matrix products
+DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic's columns are a matrix product
 _TAPS = 2 * PAD + 1
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}  # integer dtypes and their largest value
 
@@ -95,6 +95,7 @@ def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=16)
 def _high_shape(height: int, width: int) -> np.ndarray:
+    """``prepare``'s output shape for its Reshape (the planes left to the graph). Read-only."""
     shape = np.array([1, -1, height, width], np.int64)
     shape.flags.writeable = False
     return shape
