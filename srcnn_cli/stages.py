@@ -25,7 +25,8 @@ the numpy path (``resize.imresize``, ``color``) to float32 rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Callable
 
 import numpy as np
 
@@ -55,27 +56,36 @@ def phase_weights(scale: int) -> np.ndarray:
     return phases
 
 
-@lru_cache(maxsize=16)
+def _shared(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """``build``'s arrays made once per arguments and shared by every tile, hence read-only."""
+
+    @lru_cache(maxsize=16)
+    @wraps(build)
+    def shared(*args, **kwargs) -> np.ndarray:
+        array = build(*args, **kwargs)
+        array.flags.writeable = False
+        return array
+
+    return shared
+
+
+@_shared
 def interpolation_matrix(scale: int, length: int, transposed: bool = False) -> np.ndarray:
     """``scale * length`` x ``length + 2 * PAD`` float32: row ``scale * i + p`` holds phase
     ``p``'s 5 weights at columns ``i .. i + 4`` of a mirror-padded axis (``transposed``: the
-    other way round). Read-only, as it is cached."""
+    other way round). Read-only."""
     phases = phase_weights(scale)
     matrix = np.zeros((scale * length, length + 2 * PAD), np.float32)
     for sample in range(length):
         matrix[scale * sample:scale * (sample + 1), sample:sample + _TAPS] = phases
-    matrix = np.ascontiguousarray(matrix.T) if transposed else matrix
-    matrix.flags.writeable = False
-    return matrix
+    return np.ascontiguousarray(matrix.T) if transposed else matrix
 
 
-@lru_cache(maxsize=16)
+@_shared
 def tap_indices(length: int) -> np.ndarray:
     """``length`` x 5 int64: row ``i`` holds the mirror-padded axis's samples ``i .. i + 4``,
-    the taps of output samples ``scale * i .. scale * i + scale - 1``. Read-only, as it is cached."""
-    indices = np.arange(length)[:, None] + np.arange(_TAPS)
-    indices.flags.writeable = False
-    return indices
+    the taps of output samples ``scale * i .. scale * i + scale - 1``. Read-only."""
+    return np.arange(length)[:, None] + np.arange(_TAPS)
 
 
 def is_dense(window_shape: tuple[int, ...]) -> bool:
@@ -84,8 +94,9 @@ def is_dense(window_shape: tuple[int, ...]) -> bool:
 
 
 def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
-    """``prepare``'s inputs for a 1 x B x h+4 x w+4 mirror-padded float32 window (the
-    interpolation matrices too where the window ``is_dense``)."""
+    """``prepare``'s inputs for a 1 x B x h+4 x w+4 mirror-padded float32 window (where the
+    window ``is_dense``, the columns' interpolation matrix, the rows' taps and the output's shape
+    too)."""
     if not is_dense(window.shape):
         return {"low": window}
     height, width = window.shape[2] - 2 * PAD, window.shape[3] - 2 * PAD
@@ -93,12 +104,10 @@ def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
             "taps": tap_indices(height), "shape": _high_shape(scale * height, scale * width)}
 
 
-@lru_cache(maxsize=16)
+@_shared
 def _high_shape(height: int, width: int) -> np.ndarray:
     """``prepare``'s output shape for its Reshape (the planes left to the graph). Read-only."""
-    shape = np.array([1, -1, height, width], np.int64)
-    shape.flags.writeable = False
-    return shape
+    return np.array([1, -1, height, width], np.int64)
 
 
 def mirror(start: int, stop: int, length: int) -> np.ndarray:
