@@ -8,6 +8,7 @@ decisions made before any work.
   before any work, when that output would not fit; PNG and TIFF stream and never hold it.
 * ``peak_rss_bytes``: this process's peak resident memory (for ``srcnn bench``).
 * ``cpu_name``: for the records of benchmarks and training runs.
+* ``cpu_identity``: the CPU's name and instruction sets, for what is compiled for this CPU only.
 
 Importable without numpy (it feeds ``srcnn --help``).
 """
@@ -110,3 +111,18 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_identity() -> str:
+    """The processor's name and feature flags (Linux), else what the platform module knows: two
+    machines that give the same string run the same compiled code."""
+    found = {}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key = line.split(":", 1)[0].strip()
+                if key in ("model name", "flags", "Features", "CPU part") and key not in found:
+                    found[key] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return " | ".join([platform.machine(), platform.processor(), *found.values()])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import math
 import sys
 import threading
@@ -22,8 +23,10 @@ from typing import Callable
 
 import numpy as np
 
+from . import cache
 from .errors import DeviceError, ModelError
 from .limits import RUNTIMES
+from .machine import cpu_identity
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -319,12 +322,25 @@ def _openvino():
 
 def _openvino_compiled(model: bytes, threads: int = 0):
     """A model compiled by OpenVINO for the CPU with our settings: latency first, FP32 (not
-    bf16), ``threads`` (0: OpenVINO's choice, all cores)."""
+    bf16), ``threads`` (0: OpenVINO's choice, all cores). Loaded from the compiled-model cache
+    (``cache``) when this model was compiled before with the same OpenVINO, settings and CPU
+    (about 5 ms instead of 30-80); compiled and kept there otherwise."""
     config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
-    core = _openvino().Core()
-    return core.compile_model(core.read_model(model), "CPU", config)
+    openvino = _openvino()
+    core = openvino.Core()
+    key = cache.entry_key(model, openvino.get_version(), repr(sorted(config.items())), cpu_identity())
+    blob = cache.load(key)
+    if blob is not None:
+        try:
+            return core.import_model(io.BytesIO(blob), "CPU", config)
+        except Exception:  # made by another OpenVINO, or damaged: compiled again below
+            cache.forget(key)
+    compiled = core.compile_model(core.read_model(model), "CPU", config)
+    with contextlib.suppress(Exception):  # a model OpenVINO cannot export is simply not kept
+        cache.store(key, compiled.export_model().getvalue())
+    return compiled
 
 
 def raw_openvino_request(model: bytes, threads: int = 0):

@@ -33,6 +33,17 @@ def own_user_model_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("SRCNN_MODELS", str(tmp_path / "user-models"))
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("compiled-models")
+
+
+@pytest.fixture(autouse=True)
+def own_compiled_model_cache(_session_cache, monkeypatch):
+    """The tests share a compiled-model cache of their own, never the user's."""
+    monkeypatch.setenv("SRCNN_CACHE_DIR", str(_session_cache))
+
+
 def random_layers(seed=0, filter_sizes=(9, 5, 5), n1=16, n2=8, channels=1) -> list[Layer]:
     """A small SRCNN with random weights: a model whose output depends on every tap."""
     rng = np.random.default_rng(seed)
