@@ -46,11 +46,13 @@ for path in inputs:
     h, w = read_image(path).pixels.shape[:2]
     sizes[(h * scale, w * scale)] = sizes.get((h * scale, w * scale), 0) + 1
 
-def tiles(height, width, halo, channels):
-    try:  # the tiles the pipeline cuts (older code had no scale grid)
-        return plan_tiles(height, width, auto_tile(channels, halo), halo, scale=scale)
+def tiles(session, height, width, halo, channels):
+    # the tiles the pipeline cuts (older code chose them without the runtime, and had no scale grid)
+    side = session.auto_tile() if hasattr(session, "auto_tile") else auto_tile(channels, halo)
+    try:
+        return plan_tiles(height, width, side, halo, scale=scale)
     except TypeError:
-        return plan_tiles(height, width, auto_tile(channels, halo), halo)
+        return plan_tiles(height, width, side, halo)
 
 def model_only():
     # a session of its own, gone before the command runs: no second network stays loaded beside it
@@ -61,7 +63,7 @@ def model_only():
     def run():
         for (height, width), count in sizes.items():
             for _ in range(count):
-                for t in tiles(height, width, halo, channels):
+                for t in tiles(session, height, width, halo, channels):
                     session.run(planes[(height, width)][:, t.win_top:t.win_bottom, t.win_left:t.win_right])
 
     run()  # warm-up: each shape's first call

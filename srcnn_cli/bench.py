@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ModelError
-from .runtime import auto_tile, plan_tiles, raw_session
+from .runtime import plan_tiles, raw_session
 
 
 @dataclass
@@ -55,17 +55,6 @@ class BenchReport:
         data = asdict(self)
         data["size"] = list(self.size)
         return data
-
-
-def multiply_adds_per_pixel(metadata: dict) -> int | None:
-    """c n1 f1^2 + n1 n2 f2^2 + n2 c f3^2 (the paper's parameter count, biases aside)."""
-    try:
-        f1, f2, f3 = (int(v) for v in metadata["srcnn.arch"].split("-"))
-        n1, n2 = int(metadata["srcnn.n1"]), int(metadata["srcnn.n2"])
-        c = int(metadata.get("srcnn.channels", 1))
-    except (KeyError, ValueError):
-        return None
-    return c * n1 * f1 * f1 + n1 * n2 * f2 * f2 + n2 * c * f3 * f3
 
 
 def short_name(spec: str) -> str:
@@ -159,7 +148,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     width, height = low.shape[1] * scale, low.shape[0] * scale  # what the pipeline makes of it
     channels = session.contract.channels
     halo = session.contract.receptive_radius
-    side = auto_tile(channels, halo) if tile is None else tile
+    side = session.auto_tile() if tile is None else tile
     tiles = plan_tiles(height, width, side, halo, band_rows(width, side, channels + 3 + 3), scale)
     plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
 
@@ -180,7 +169,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     times, e2e_times = _alternated(model_only, end_to_end, repeat)
     e2e = statistics.median(e2e_times)
     median = statistics.median(times)
-    macs = multiply_adds_per_pixel({**session.contract.metadata, "srcnn.channels": str(channels)})
+    macs = session.contract.multiply_adds
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
     from .evaluate import session_runner
 

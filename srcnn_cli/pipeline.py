@@ -26,7 +26,7 @@ from .errors import ModelError, UnsupportedImage
 from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
-from .runtime import Session, SrcnnWarning, Tile, auto_tile, open_session, plan_tiles
+from .runtime import Session, SrcnnWarning, Tile, open_session, plan_tiles
 from .stages import PAD, PEAKS, finish_graph, is_dense, mirror, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
@@ -187,7 +187,7 @@ def upscale_bands(
     halo = session.contract.receptive_radius
     model_channels = session.contract.channels
     if tile is None:
-        tile = auto_tile(model_channels, halo)
+        tile = session.auto_tile()
     layout_planes = plan_planes(bands, model_channels, planes.dtype)
     tiles = plan_tiles(out_h, out_w, tile, halo, band_rows(out_w, tile, model_channels + bands + 3), scale)
 

@@ -3,9 +3,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from srcnn_cli.bench import bench, multiply_adds_per_pixel
+from srcnn_cli.bench import bench
 from srcnn_cli.cli import cli
 from srcnn_cli.onnxmodel import srcnn_onnx_bytes
+from srcnn_cli.runtime import multiply_adds_per_pixel
 
 from .conftest import random_layers
 

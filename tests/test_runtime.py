@@ -197,3 +197,23 @@ def test_runtime_option_reaches_the_upscaler(tmp_path, identity_model):
         assert result.exit_code == 0, result.output
     bad = CliRunner().invoke(cli, ["upscale", str(tmp_path / "a.png"), "--runtime", "tvm"])
     assert bad.exit_code == 2 and "Invalid value for '--runtime'" in bad.output
+
+
+def test_each_runtime_chooses_its_tile():
+    """OpenVINO runs a model with little work per pixel (9-1-5 on Y) on smaller tiles; other
+    models, and onnxruntime, on the tiles the memory budget allows."""
+    from srcnn_cli.runtime import LIGHT_MODEL_TILE, open_session
+
+    def model(arch: str, channels: int = 1) -> bytes:
+        sizes = tuple(int(f) for f in arch.split("-"))
+        return srcnn_onnx_bytes(random_layers(2, sizes, n1=4, n2=4, channels=channels),
+                                {"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32"})
+
+    light, heavy, light_rgb = model("9-1-5"), model("9-5-5"), model("9-1-5", 3)
+    assert open_session(light, "cpu", runtime="onnxruntime").auto_tile() == auto_tile(1, 6) > LIGHT_MODEL_TILE
+    if openvino_installed():
+        assert open_session(light, "cpu", runtime="openvino").auto_tile() == LIGHT_MODEL_TILE
+        assert open_session(heavy, "cpu", runtime="openvino").auto_tile() == auto_tile(1, 8)
+        assert open_session(light_rgb, "cpu", runtime="openvino").auto_tile() == auto_tile(3, 6)
+    unrecorded = srcnn_onnx_bytes(random_layers(2, (9, 1, 5), n1=4, n2=4))  # no architecture recorded
+    assert open_session(unrecorded, "cpu").auto_tile() == auto_tile(1, 6)
