@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import io
 import math
+import os
 import sys
 import threading
 import warnings
@@ -43,7 +44,12 @@ _PRELOADED: list[bool] = []
 
 
 def _ort():
-    """onnxruntime, or a clear error saying which extra brings it."""
+    """onnxruntime, or a clear error saying which extra brings it; imported without its
+    telemetry. Since 1.29 onnxruntime reports each process to Microsoft's event collector on
+    Linux and macOS too, and writes a device id and a queue of events under
+    ``~/.cache/Microsoft``; ``ORT_DISABLE_TELEMETRY=1`` (its own switch, read when it starts)
+    turns all of that off, and a value the user set is left as it is."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
     except ImportError:

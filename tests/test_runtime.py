@@ -167,6 +167,27 @@ def test_openvino_is_imported_without_its_telemetry(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_onnxruntime_is_started_without_its_telemetry(tmp_path):
+    """onnxruntime (1.29 and later) writes a device id and a queue of events for Microsoft's
+    collector under ~/.cache unless told not to; our runs write nothing there and send nothing."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")}
+    environment["HOME"] = str(tmp_path)
+    code = ("import numpy as np\n"
+            "from srcnn_cli.onnxmodel import matmul_onnx_bytes\n"
+            "from srcnn_cli.runtime import raw_session\n"
+            "a = np.ones((4, 4), np.float32)\n"
+            "print(raw_session(matmul_onnx_bytes(4)).run(None, {'a': a, 'b': a})[0][0, 0])")
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4.0"
+    assert [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")] == []
+
+
 def test_runtime_choice_errors(monkeypatch):
     import sys
 
