@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,10 @@ def main() -> None:
             for index in range(count):
                 Image.fromarray(np.roll(_synthetic_image(width, height), index * 7, axis=1)).save(
                     work / f"in{count}" / f"{index:03d}.png")
-        environment = dict(os.environ, RAY_TMPDIR=str(work / "ray"), RAY_AUTH_MODE="token")
+        token = work / "auth_token"  # the run's own cluster token (the user's ~/.ray is left alone)
+        token.write_text(secrets.token_hex(32))
+        environment = dict(os.environ, RAY_TMPDIR=str(work / "ray"), RAY_AUTH_MODE="token",
+                           RAY_AUTH_TOKEN_PATH=str(token))
         started = subprocess.run([str(RAY), "start", "--head", "--port=0", f"--num-cpus={cpus}",
                                   "--include-dashboard=false", "--disable-usage-stats"],
                                  capture_output=True, text=True, env=environment, check=True)

@@ -4,6 +4,7 @@ with --engine local; a worker killed mid-run; the Python API on a Ray Dataset.""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,8 +27,11 @@ RAY = Path(sys.executable).with_name("ray")
 def cluster(tmp_path_factory):
     """A one-node Ray cluster on 127.0.0.1 with 2 CPUs; its address."""
     folder = tmp_path_factory.mktemp("ray")
-    # RAY_AUTH_MODE=token: a driver that names the address uses the cluster's token (~/.ray/auth_token)
-    environment = dict(os.environ, RAY_TMPDIR=str(folder), RAY_AUTH_MODE="token")
+    # RAY_AUTH_MODE=token: a driver that names the address uses the cluster's token, here one of
+    # the test's own (a fresh machine has no ~/.ray/auth_token, and the test leaves the home alone)
+    token = folder / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    environment = dict(os.environ, RAY_TMPDIR=str(folder), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     started = subprocess.run([str(RAY), "start", "--head", "--node-ip-address=127.0.0.1", "--port=0",
                               "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
                              capture_output=True, text=True, env=environment, timeout=120)
