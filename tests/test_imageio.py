@@ -186,3 +186,26 @@ def test_damaged_exif_is_dropped_from_a_tiff_with_a_note(tmp_path):
     notes = write_image(tmp_path / "d.tif", pixels, exif=b"Exif\0\0II*\0")
     assert notes == ["the input's EXIF metadata is damaged: written without it"]
     np.testing.assert_array_equal(read_image(tmp_path / "d.tif").pixels, pixels)
+
+
+def test_streamed_png_chunks_carry_their_checksums(tmp_path):
+    """The band writer frames the compressed rows into IDAT chunks of about a megabyte, each
+    CRC taken over its pieces without joining them; every chunk must check out with zlib."""
+    import struct
+    import zlib
+
+    from srcnn_cli.bandwriters import write_png
+
+    pixels = np.random.default_rng(3).integers(0, 256, (700, 900, 3), dtype=np.uint8)  # incompressible
+    with open(tmp_path / "bands.png", "wb") as file:
+        write_png(file, pixels.shape, pixels.dtype, (pixels[top:top + 64] for top in range(0, 700, 64)))
+    data = (tmp_path / "bands.png").read_bytes()
+    offset, kinds = 8, []
+    while offset < len(data):
+        (length,) = struct.unpack_from(">I", data, offset)
+        kind, payload = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
+        assert struct.unpack_from(">I", data, offset + 8 + length)[0] == zlib.crc32(kind + payload), kind
+        kinds.append(kind)
+        offset += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and kinds.count(b"IDAT") >= 2
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "bands.png")), pixels)
