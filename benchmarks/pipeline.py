@@ -2,11 +2,12 @@
 
 For each model, in one run on this machine: the network alone over the output plane (the tiles
 `srcnn bench` times), then the real command, `srcnn upscale` of a PNG to a PNG (run inside a
-child process, after a warm-up; its start-up is not counted), and the ratio of the two. The two
-alternate, best of ``--repeat`` each, and the network-alone session is let go before the
-command runs. Two inputs: one 1280x720 photo to x3 (3840x2160 out), and a folder of 50 Set14
-images to x3. With `--before DIR` (a checkout of an earlier srcnn-cli) the same runs of that
-code go beside ours.
+child process, after a warm-up; its start-up is not counted), and the ratio of the two, best of
+``--repeat`` rounds; the network-alone session is let go before the command runs. Each round is
+a fresh child process per code tree and runtime, and they take turns round after round, so that
+a shared machine's slow minutes fall on all of them. Two inputs: one 1280x720 photo to x3
+(3840x2160 out), and a folder of 50 Set14 images to x3. With `--before DIR` (a checkout of an
+earlier srcnn-cli) the same runs of that code go beside ours.
 The same-run FP32 matrix-product peak and the CPU's name head the table.
 
     python benchmarks/pipeline.py [--models 9-5-5,9-1-5] [--before ../srcnn-before]
@@ -145,6 +146,22 @@ def measure(tree: Path, model: str, inputs: list[str], out: Path, repeat: int, e
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def best(runs) -> dict:
+    """The fastest of several drivers' rows: the best network time and the best command time."""
+    runs = list(runs)
+    return dict(runs[0], model_s=min(r["model_s"] for r in runs), end_to_end_s=min(r["end_to_end_s"] for r in runs))
+
+
+def interleaved(trees, model: str, inputs: list[str], out: Path, repeat: int) -> list[dict]:
+    """Each tree's row, the trees taking turns round after round (a driver of one timing each,
+    after its warm-up), so that a shared machine's slow minutes fall on all of them."""
+    runs: list[list[dict]] = [[] for _ in trees]
+    for _ in range(repeat):
+        for kept, (_, tree, extra) in zip(runs, trees):
+            kept.append(measure(tree.resolve(), model, inputs, out, 1, extra))
+    return [best(kept) for kept in runs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="9-5-5,9-1-5")
@@ -160,7 +177,8 @@ def main() -> None:
     from srcnn_cli.machine import cpu_name
 
     peak, source = measure_peak("cpu")
-    print(f"CPU: {cpu_name()}; FP32 peak {peak:.0f} GFLOP/s ({source}); best of {args.repeat} after a warm-up")
+    print(f"CPU: {cpu_name()}; FP32 peak {peak:.0f} GFLOP/s ({source}); best of {args.repeat} rounds, the trees "
+          "taking turns, each timing after a warm-up")
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -175,8 +193,8 @@ def main() -> None:
               f"{'e2e/model':>9}")
         for label, inputs in cases:
             for model in args.models.split(","):
-                for name, tree, extra in trees:
-                    row = measure(tree.resolve(), model, inputs, work / "out", args.repeat, extra)
+                rows = interleaved(trees, model, inputs, work / "out", args.repeat)
+                for (name, _, _), row in zip(trees, rows):
                     model_rate = row["megapixels"] / row["model_s"]
                     e2e_rate = row["megapixels"] / row["end_to_end_s"]
                     print(f"{label:<30} {model:<7} {name:<7} {row['runtime']:<12} {model_rate:>10.2f} "
