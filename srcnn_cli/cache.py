@@ -1,8 +1,9 @@
-"""The cache of compiled models: OpenVINO compiles a network in 30-80 ms, and loads what it
-compiled before in about 5 ms, so each run after the first starts sooner.
+"""srcnn-cli's cache folder, and in it the compiled models: OpenVINO compiles a network in
+30-80 ms and loads what it compiled before in about 5 ms, so each run after the first starts
+sooner.
 
-* ``cache_dir()``: ``$SRCNN_CACHE_DIR``, else the user's cache folder (``~/.cache/srcnn-cli`` on
-  Linux); an empty ``SRCNN_CACHE_DIR`` turns the cache off.
+* ``cache_dir()``: ``$SRCNN_CACHE``, else the user's cache folder (``~/.cache/srcnn-cli`` on
+  Linux). It holds ``compiled/`` (here) and the training sub-images (``train.data``).
 * ``entry_key(*parts)``: an entry's name, a hash of everything the compiled model depends on (the
   model's bytes, the runtime's version and settings, the CPU).
 * ``load(key)`` / ``store(key, blob)``: an entry is the compiled model behind a header with its
@@ -25,11 +26,11 @@ _MAGIC = b"srcnn-cli compiled model 1\n"
 _SUFFIX = ".compiled"
 
 
-def cache_dir() -> Path | None:
-    """Where compiled models are kept, or None when the user turned the cache off."""
-    override = os.environ.get("SRCNN_CACHE_DIR")
-    if override is not None:
-        return Path(override).expanduser() if override.strip() else None
+def cache_dir() -> Path:
+    """Where srcnn-cli keeps what it can make again: ``$SRCNN_CACHE``, else the platform's place."""
+    override = os.environ.get("SRCNN_CACHE")
+    if override:
+        return Path(override).expanduser()
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local")
         return Path(base) / "srcnn-cli" / "cache"
@@ -48,16 +49,13 @@ def entry_key(*parts: bytes | str) -> str:
     return digest.hexdigest()[:40]
 
 
-def _path(key: str) -> Path | None:
-    folder = cache_dir()
-    return None if folder is None else folder / f"{key}{_SUFFIX}"
+def _path(key: str) -> Path:
+    return cache_dir() / "compiled" / f"{key}{_SUFFIX}"
 
 
 def load(key: str) -> bytes | None:
-    """The entry's compiled model, or None when it is missing, damaged or the cache is off."""
+    """The entry's compiled model, or None when it is missing or damaged."""
     path = _path(key)
-    if path is None:
-        return None
     try:
         data = path.read_bytes()
     except OSError:
@@ -70,10 +68,8 @@ def load(key: str) -> bytes | None:
 
 
 def store(key: str, blob: bytes) -> None:
-    """Keep ``blob`` as the entry (nothing happens where the cache is off or cannot be written)."""
+    """Keep ``blob`` as the entry (nothing happens where the cache cannot be written)."""
     path = _path(key)
-    if path is None:
-        return
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(path.parent)  # left by a writer that was killed
@@ -82,7 +78,5 @@ def store(key: str, blob: bytes) -> None:
 
 def forget(key: str) -> None:
     """Delete the entry (one the runtime could not load)."""
-    path = _path(key)
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    with contextlib.suppress(OSError):
+        _path(key).unlink()

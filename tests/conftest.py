@@ -35,13 +35,13 @@ def own_user_model_folder(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def _session_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("compiled-models")
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(autouse=True)
-def own_compiled_model_cache(_session_cache, monkeypatch):
-    """The tests share a compiled-model cache of their own, never the user's."""
-    monkeypatch.setenv("SRCNN_CACHE_DIR", str(_session_cache))
+def own_cache_folder(_session_cache, monkeypatch):
+    """The tests share a cache folder of their own (compiled models), never the user's."""
+    monkeypatch.setenv("SRCNN_CACHE", str(_session_cache))
 
 
 def random_layers(seed=0, filter_sizes=(9, 5, 5), n1=16, n2=8, channels=1) -> list[Layer]:

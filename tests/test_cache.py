@@ -17,25 +17,30 @@ needs_openvino = pytest.mark.skipif(not openvino_installed(),
 
 
 def test_the_cache_folder_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRCNN_CACHE_DIR", str(tmp_path / "mine"))
+    from srcnn_cli.train.data import cache_root
+
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "mine"))
     assert cache.cache_dir() == tmp_path / "mine"
-    monkeypatch.setenv("SRCNN_CACHE_DIR", "")
-    assert cache.cache_dir() is None
-    monkeypatch.delenv("SRCNN_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr("sys.platform", "linux")
-    assert cache.cache_dir() == tmp_path / "xdg" / "srcnn-cli"
+    assert cache_root() == tmp_path / "mine" / "subimages"  # training's sub-images live there too
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv("SRCNN_CACHE")
+        else:
+            monkeypatch.setenv("SRCNN_CACHE", unset)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        monkeypatch.setattr("sys.platform", "linux")
+        assert cache.cache_dir() == tmp_path / "xdg" / "srcnn-cli"
 
 
 def test_entries_come_back_whole_or_not_at_all(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRCNN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
     key = cache.entry_key(b"model", "settings")
     assert key != cache.entry_key(b"mode", "lsettings")  # the parts are told apart
     assert cache.load(key) is None
     cache.store(key, b"compiled bytes")
     assert cache.load(key) == b"compiled bytes"
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{key}.compiled"]  # no temporary left
-    entry = tmp_path / "cache" / f"{key}.compiled"
+    assert [p.name for p in (tmp_path / "cache" / "compiled").iterdir()] == [f"{key}.compiled"]  # no temporary
+    entry = tmp_path / "cache" / "compiled" / f"{key}.compiled"
     damaged = bytearray(entry.read_bytes())
     damaged[-3] ^= 0x10
     entry.write_bytes(bytes(damaged))
@@ -46,12 +51,10 @@ def test_entries_come_back_whole_or_not_at_all(tmp_path, monkeypatch):
 
 def test_an_unusable_cache_leaves_the_run_alone(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_bytes(b"")
-    monkeypatch.setenv("SRCNN_CACHE_DIR", str(tmp_path / "a-file" / "cache"))  # cannot be made
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "a-file" / "cache"))  # cannot be made
     cache.store("key", b"compiled")
     assert cache.load("key") is None
-    monkeypatch.setenv("SRCNN_CACHE_DIR", "")  # turned off
-    cache.store("key", b"compiled")
-    assert cache.load("key") is None
+    cache.forget("key")
 
 
 @needs_openvino
@@ -60,7 +63,7 @@ def test_openvino_loads_what_it_compiled_before(tmp_path, monkeypatch):
 
     from srcnn_cli.runtime import open_session
 
-    monkeypatch.setenv("SRCNN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
     compiles = []
     real_compile = openvino.Core.compile_model
     monkeypatch.setattr(openvino.Core, "compile_model",
@@ -68,7 +71,7 @@ def test_openvino_loads_what_it_compiled_before(tmp_path, monkeypatch):
     model = srcnn_onnx_bytes(random_layers(5), {"srcnn.receptive_radius": "8"})
     planes = np.random.default_rng(0).random((1, 29, 41), dtype=np.float32)
     compiled = open_session(model, "cpu", runtime="openvino").run(planes)
-    assert len(compiles) == 1 and len(list((tmp_path / "cache").iterdir())) == 1
+    assert len(compiles) == 1 and len(list((tmp_path / "cache" / "compiled").iterdir())) == 1
     loaded = open_session(model, "cpu", runtime="openvino").run(planes)
     assert len(compiles) == 1  # the second session compiled nothing
     np.testing.assert_array_equal(loaded, compiled)
@@ -76,7 +79,7 @@ def test_openvino_loads_what_it_compiled_before(tmp_path, monkeypatch):
     open_session(other, "cpu", runtime="openvino").run(planes)
     assert len(compiles) == 2  # another model is another entry
 
-    for path in (tmp_path / "cache").iterdir():  # whole entries that OpenVINO cannot import
+    for path in (tmp_path / "cache" / "compiled").iterdir():  # whole entries that OpenVINO cannot import
         blob = b"\x00" * 64
         path.write_bytes(cache._MAGIC + hashlib.sha256(blob).digest() + blob)
     again = open_session(model, "cpu", runtime="openvino").run(planes)

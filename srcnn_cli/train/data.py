@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..cache import cache_dir
 from ..errors import TrainingError, UnsupportedImage
 from ..files import atomic_output, list_images
 from ..imageio import load_uint8
@@ -70,10 +70,7 @@ def extract_patches(plane: np.ndarray, patch: int, stride: int) -> np.ndarray:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("SRCNN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "srcnn-cli"
-    )
-    return Path(base) / "subimages"
+    return cache_dir() / "subimages"
 
 
 def load_subimages(
