@@ -3,7 +3,7 @@
 sooner.
 
 * ``cache_dir()``: ``$SRCNN_CACHE``, else the user's cache folder (``~/.cache/srcnn-cli`` on
-  Linux). It holds ``compiled/`` (here) and the training sub-images (``train.data``).
+  Linux). It holds ``compiled/`` (here) and ``subimages/`` (training's, ``train.data``).
 * ``entry_key(*parts)``: an entry's name, a hash of everything the compiled model depends on (the
   model's bytes, the runtime's version and settings, the CPU).
 * ``load(key)`` / ``store(key, blob)``: an entry is the compiled model behind a header with its

@@ -14,6 +14,7 @@ Importable without numpy (it feeds ``srcnn --help``).
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -113,16 +114,19 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_identity() -> str:
-    """The processor's name and feature flags (Linux), else what the platform module knows: two
-    machines that give the same string run the same compiled code."""
-    found = {}
+    """The processor's name and feature flags (Linux: the first processor's entry), else what
+    the platform module knows: two machines that give the same string run the same compiled code."""
+    found: list[str] = []
     try:
         with open("/proc/cpuinfo") as handle:
             for line in handle:
+                if not line.strip() and found:
+                    break
                 key = line.split(":", 1)[0].strip()
-                if key in ("model name", "flags", "Features", "CPU part") and key not in found:
-                    found[key] = line.split(":", 1)[1].strip()
+                if key in ("model name", "flags", "Features", "CPU part"):
+                    found.append(line.split(":", 1)[1].strip())
     except OSError:
         pass
-    return " | ".join([platform.machine(), platform.processor(), *found.values()])
+    return " | ".join([platform.machine(), platform.processor(), *found])
