@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from .files import remove_stale_partials, write_atomic
+from .files import read_regular_file, remove_stale_partials, write_atomic
 
 _MAGIC = b"srcnn-cli compiled model 1\n"
 _SUFFIX = ".compiled"
@@ -55,10 +55,12 @@ def _path(key: str) -> Path:
 
 def load(key: str) -> bytes | None:
     """The entry's compiled model, or None when it is missing or damaged."""
-    path = _path(key)
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_regular_file(_path(key))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):  # unreadable, or not a regular file (a FIFO would never end)
+        forget(key)
         return None
     head = len(_MAGIC) + 32
     if data[:len(_MAGIC)] == _MAGIC and hashlib.sha256(data[head:]).digest() == data[len(_MAGIC):head]:

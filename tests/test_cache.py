@@ -49,6 +49,18 @@ def test_entries_come_back_whole_or_not_at_all(tmp_path, monkeypatch):
     assert cache.load(key) is None and not entry.exists()
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_in_place_of_an_entry_is_a_missing_entry(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path))
+    (tmp_path / "compiled").mkdir()
+    os.mkfifo(tmp_path / "compiled" / "key.compiled")  # read as a file, it would never end
+    assert cache.load("key") is None
+    cache.store("key", b"compiled")  # and the entry is made good
+    assert cache.load("key") == b"compiled"
+
+
 def test_an_unusable_cache_leaves_the_run_alone(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_bytes(b"")
     monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "a-file" / "cache"))  # cannot be made
