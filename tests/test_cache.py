@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -49,10 +50,8 @@ def test_entries_come_back_whole_or_not_at_all(tmp_path, monkeypatch):
     assert cache.load(key) is None and not entry.exists()
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 def test_a_fifo_in_place_of_an_entry_is_a_missing_entry(tmp_path, monkeypatch):
-    import os
-
     monkeypatch.setenv("SRCNN_CACHE", str(tmp_path))
     (tmp_path / "compiled").mkdir()
     os.mkfifo(tmp_path / "compiled" / "key.compiled")  # read as a file, it would never end
