@@ -49,36 +49,37 @@ def entry_key(*parts: bytes | str) -> str:
     return digest.hexdigest()[:40]
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / "compiled" / f"{key}{_SUFFIX}"
+def _path(key: str, folder: Path | None) -> Path:
+    return (cache_dir() if folder is None else folder) / "compiled" / f"{key}{_SUFFIX}"
 
 
-def load(key: str) -> bytes | None:
-    """The entry's compiled model, or None when it is missing or damaged."""
+def load(key: str, folder: Path | None = None) -> bytes | None:
+    """The entry's compiled model, or None when it is missing or damaged. ``folder``: the cache
+    folder (``cache_dir()`` where not given)."""
     try:
-        data = read_regular_file(_path(key))
+        data = read_regular_file(_path(key, folder))
     except FileNotFoundError:
         return None
     except (OSError, ValueError):  # unreadable, or not a regular file (a FIFO would never end)
-        forget(key)
+        forget(key, folder)
         return None
     head = len(_MAGIC) + 32
     if data[:len(_MAGIC)] == _MAGIC and hashlib.sha256(data[head:]).digest() == data[len(_MAGIC):head]:
         return data[head:]
-    forget(key)
+    forget(key, folder)
     return None
 
 
-def store(key: str, blob: bytes) -> None:
+def store(key: str, blob: bytes, folder: Path | None = None) -> None:
     """Keep ``blob`` as the entry (nothing happens where the cache cannot be written)."""
-    path = _path(key)
+    path = _path(key, folder)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(path.parent)  # left by a writer that was killed
         write_atomic(path, _MAGIC + hashlib.sha256(blob).digest() + blob)
 
 
-def forget(key: str) -> None:
+def forget(key: str, folder: Path | None = None) -> None:
     """Delete the entry (one the runtime could not load)."""
     with contextlib.suppress(OSError):
-        _path(key).unlink()
+        _path(key, folder).unlink()

@@ -20,6 +20,7 @@ import threading
 import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -294,7 +295,8 @@ class OpenVinoSession(Session):
     def __init__(self, model: bytes, threads: int = 0, source: str = "model"):
         super().__init__(model, device="cpu", threads=threads, source=source)
         _openvino()  # not installed: say so now
-        self._compiling = _in_background(lambda: _openvino_compiled(model, threads), "openvino-compile")
+        folder = cache.cache_dir()  # decided here: the compile thread must not read a later environment
+        self._compiling = _in_background(lambda: _openvino_compiled(model, threads, folder), "openvino-compile")
         self._requests = threading.local()  # an infer request serves one thread at a time
         self.providers = ["OpenVINO CPU"]
 
@@ -359,26 +361,27 @@ def _openvino():
     return openvino
 
 
-def _openvino_compiled(model: bytes, threads: int = 0):
+def _openvino_compiled(model: bytes, threads: int = 0, cache_folder: Path | None = None):
     """A model compiled by OpenVINO for the CPU with our settings: latency first, FP32 (not
     bf16), ``threads`` (0: OpenVINO's choice, all cores). Loaded from the compiled-model cache
     (``cache``) when this model was compiled before with the same OpenVINO, settings and CPU
-    (about 5 ms instead of 30-80); compiled and kept there otherwise."""
+    (about 5 ms instead of 30-80); compiled and kept there otherwise. ``cache_folder``: the
+    cache's folder (``cache.cache_dir()`` where not given)."""
     config: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
     openvino = _openvino()
     core = openvino.Core()
     key = cache.entry_key(model, openvino.get_version(), repr(sorted(config.items())), cpu_identity())
-    blob = cache.load(key)
+    blob = cache.load(key, cache_folder)
     if blob is not None:
         try:
             return core.import_model(io.BytesIO(blob), "CPU", config)
         except Exception:  # made by another OpenVINO, or damaged: compiled again below
-            cache.forget(key)
+            cache.forget(key, cache_folder)
     compiled = core.compile_model(core.read_model(model), "CPU", config)
     with contextlib.suppress(Exception):  # a model OpenVINO cannot export is simply not kept
-        cache.store(key, compiled.export_model().getvalue())
+        cache.store(key, compiled.export_model().getvalue(), cache_folder)
     return compiled
 
 

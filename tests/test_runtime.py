@@ -133,7 +133,7 @@ def test_openvino_compiles_beside_the_caller_and_a_failure_fails_each_run(monkey
     model = srcnn_onnx_bytes(random_layers(1), {"srcnn.receptive_radius": "8"})
     may_finish, calls = threading.Event(), []
 
-    def compile_slowly_then_fail(data, threads=0):
+    def compile_slowly_then_fail(data, threads=0, cache_folder=None):
         calls.append(threading.current_thread().name)
         may_finish.wait(10)
         raise RuntimeError("Exception from src/inference: unsupported operation\nmore lines")
