@@ -136,10 +136,29 @@ def _synthetic_image(width: int, height: int) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
+def network_over_tiles(session, height: int, width: int, scale: int, tile: int | None = None) -> Callable[[], None]:
+    """The network alone over the tiles the pipeline cuts for a ``height`` x ``width`` output
+    of an RGB image (``tile``: the session's own side where not given): the yardstick
+    end-to-end runs are measured against."""
+    from .pipeline import band_rows
+
+    channels = session.contract.channels
+    side = session.auto_tile() if tile is None else tile
+    tiles = plan_tiles(height, width, side, session.contract.receptive_radius,
+                       band_rows(width, side, channels + 3 + 3), scale)
+    plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
+
+    def run() -> None:
+        for t in tiles:
+            session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+
+    return run
+
+
 def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=None, runtime="auto"):
     from .imageio import decode_image, encode_stream
     from .machine import peak_rss_bytes
-    from .pipeline import Upscaler, band_rows
+    from .pipeline import Upscaler
 
     upscaler = Upscaler(spec, scale=scale, device=device, threads=threads, tile=tile, runtime=runtime)
     session = upscaler.session
@@ -147,14 +166,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     low = _synthetic_image(max(1, width // scale), max(1, height // scale))
     width, height = low.shape[1] * scale, low.shape[0] * scale  # what the pipeline makes of it
     channels = session.contract.channels
-    halo = session.contract.receptive_radius
-    side = session.auto_tile() if tile is None else tile
-    tiles = plan_tiles(height, width, side, halo, band_rows(width, side, channels + 3 + 3), scale)
-    plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
-
-    def model_only():
-        for t in tiles:
-            session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+    model_only = network_over_tiles(session, height, width, scale, tile)
 
     from PIL import Image
 

@@ -23,7 +23,7 @@ def run_script(name: str, *args: str, timeout: float = 300) -> str:
 
 def test_every_script_has_a_smoke_test():
     tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "ray_scaling.py", "border_error.py", "training_curves.py",
-              "paper_tables.py", "gpu_sweep.sh", "ensemble.py"}
+              "paper_tables.py", "gpu_sweep.sh", "ensemble.py", "overlap.py"}
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
 
@@ -45,6 +45,13 @@ def test_pipeline(tmp_path, identity_model):
     output = run_script("pipeline.py", "--models", str(identity_model), "--size", "320x240", "--folder", "2",
                         "--repeat", "1", "--data-dir", str(tmp_path), "--runtimes", "onnxruntime")
     assert "320x240 PNG -> x3 PNG" in output and "2 Set14 images" in output
+
+
+def test_overlap(tmp_path, identity_model):
+    output = run_script("overlap.py", "--models", str(identity_model), "--size", "320x240", "--rounds", "1",
+                        "--data-dir", str(tmp_path), "--runtime", "onnxruntime")
+    row = next(line for line in output.splitlines() if line.startswith(str(identity_model)))
+    assert "onnxruntime" in row and len(row.split()) == 12  # model, runtime, 6 times, 4 shares
 
 
 def test_border_error(tmp_path, identity_model):
