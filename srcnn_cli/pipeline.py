@@ -27,7 +27,7 @@ from .limits import FITS
 from .models import CHANNEL_NAMES, LoadedModel, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
 from .runtime import Session, SrcnnWarning, Tile, open_session, plan_tiles
-from .stages import PAD, PEAKS, finish_graph, is_dense, mirror, plan_planes, prepare_feeds, prepare_graph
+from .stages import PAD, PEAKS, finish_graph, is_dense, padded_window, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
 
@@ -206,8 +206,7 @@ def upscale_bands(
         """The tile's output pixels: its window (whole low-resolution samples) is prepared
         (colour, bicubic), run through the network and finished (colour, quantised)."""
         top, left, bottom, right = low_window(t)
-        window = planes.take(mirror(top - PAD, bottom + PAD, height), axis=0)
-        window = window.take(mirror(left - PAD, right + PAD, width), axis=1)
+        window = padded_window(planes, (top, bottom), (left, right))
         high = prepare(prepare_feeds(_to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None], scale))[0]
         seen = network(high[0, :model_channels])
         pixels = finish({"network": seen[None], "additive": high[:, model_channels:]})[0][0]

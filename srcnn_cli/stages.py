@@ -35,7 +35,7 @@ from .onnxmodel import GraphBuilder
 from .resize import axis_weights
 
 __all__ = ["DENSE_LIMIT", "PAD", "PEAKS", "Planes", "finish_graph", "interpolation_matrix", "is_dense", "mirror",
-           "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph", "tap_indices"]
+           "padded_window", "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph", "tap_indices"]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
 DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic's columns are a matrix product
@@ -115,6 +115,34 @@ def mirror(start: int, stop: int, length: int) -> np.ndarray:
     (``[0 .. n-1, n-1 .. 0]``, repeated)."""
     folded = np.mod(np.arange(start, stop), 2 * length)
     return np.where(folded < length, folded, 2 * length - 1 - folded)
+
+
+@lru_cache(maxsize=64)
+def _reach(start: int, stop: int, length: int) -> tuple[slice, np.ndarray | None]:
+    """Samples ``start .. stop - 1`` of an axis of ``length``, mirrored: the slice of the axis
+    they come from and, where the mirror folds them, their indices in that slice (None: the
+    slice itself, in order). Read-only."""
+    if start >= 0 and stop <= length:
+        return slice(start, stop), None
+    index = mirror(start, stop, length)
+    low = int(index.min())
+    local = index - low
+    local.flags.writeable = False
+    return slice(low, int(index.max()) + 1), local
+
+
+def padded_window(planes: np.ndarray, rows: tuple[int, int], columns: tuple[int, int]) -> np.ndarray:
+    """Rows ``[r0 - PAD, r1 + PAD)`` and columns ``[c0 - PAD, c1 + PAD)`` of H x W x B planes,
+    mirrored past the image's edges (``mirror``): a view where the window lies inside the
+    image, else a copy of the window alone."""
+    row_span, row_index = _reach(rows[0] - PAD, rows[1] + PAD, planes.shape[0])
+    column_span, column_index = _reach(columns[0] - PAD, columns[1] + PAD, planes.shape[1])
+    window = planes[row_span, column_span]
+    if row_index is not None:
+        window = window.take(row_index, axis=0)
+    if column_index is not None:
+        window = window.take(column_index, axis=1)
+    return window
 
 
 @dataclass(frozen=True)

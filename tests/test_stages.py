@@ -14,6 +14,7 @@ from srcnn_cli.stages import (
     interpolation_matrix,
     is_dense,
     mirror,
+    padded_window,
     phase_weights,
     plan_planes,
     prepare_feeds,
@@ -44,6 +45,28 @@ def test_mirror_folds_as_matlab(length):
     assert all(0 <= f < length for f in folded)
     assert [f for f, e in zip(folded, expected) if e is not None] == [e for e in expected if e is not None]
     assert list(mirror(-2, 0, 5)) == [1, 0] and list(mirror(5, 7, 5)) == [4, 3]
+
+
+@pytest.mark.parametrize("rows, columns", [
+    ((3, 9), (4, 10)),  # inside the image: a view
+    ((0, 5), (2, 9)),  # at the top edge
+    ((8, 12), (10, 13)),  # at the bottom right corner
+    ((0, 12), (0, 13)),  # the whole image, mirrored on every side
+    ((0, 1), (0, 13)),  # wider than the image's reach on one axis
+])
+def test_padded_window_is_the_mirrored_window(rows, columns):
+    image = np.random.default_rng(0).integers(0, 256, (12, 13, 3), dtype=np.uint8)
+    window = padded_window(image, rows, columns)
+    expected = image[mirror(rows[0] - PAD, rows[1] + PAD, 12)][:, mirror(columns[0] - PAD, columns[1] + PAD, 13)]
+    np.testing.assert_array_equal(window, expected)
+    inside = rows[0] >= PAD and columns[0] >= PAD and rows[1] + PAD <= 12 and columns[1] + PAD <= 13
+    assert np.shares_memory(window, image) == inside
+
+
+def test_padded_window_mirrors_more_than_once_on_a_tiny_image():
+    image = np.arange(2, dtype=np.uint16).reshape(1, 2, 1)
+    window = padded_window(image, (0, 1), (0, 2))
+    assert window[:, :, 0].tolist() == [[1, 0, 0, 1, 1, 0]] * 5
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
