@@ -1,7 +1,8 @@
 """Does the work around the network run beside it, or take turns with it? Where a photo's time goes.
 
 One 1280x720 photo (the mosaic of `benchmarks/pipeline.py`) to x3, in memory (no files), in one
-process; for each model, these cases take turns round after round (median of ``--rounds``):
+process; for each model, these cases take turns round after round (median of ``--rounds``,
+after a warm-up of each):
 
 * network:  the network alone over the tiles the pipeline cuts (what `srcnn bench` times);
 * tiles:    the pipeline's bands computed and dropped (per tile: the window, the helper
@@ -25,31 +26,14 @@ import argparse
 import io
 import os
 import statistics
-import time
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image
 from pipeline import ROOT, photo_mosaic  # (benchmarks/ is the script's folder, first on sys.path)
 
 
-def taking_turns(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each case, the cases run in turn each round (reversed every other
-    round) after one warm-up each, so that a shared machine's slow moments fall on all."""
-    for case in cases.values():
-        case()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for index in range(rounds):
-        order = list(cases) if index % 2 == 0 else list(reversed(cases))
-        for name in order:
-            start = time.perf_counter()
-            cases[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(kept) for name, kept in times.items()}
-
-
 def measure(model: str, runtime: str, encoded: bytes, rounds: int) -> tuple[dict[str, float], int, str]:
-    from srcnn_cli.bench import network_over_tiles
+    from srcnn_cli.bench import alternated, network_over_tiles
     from srcnn_cli.imageio import decode_image, encode_stream
     from srcnn_cli.pipeline import Stream, Upscaler
 
@@ -75,7 +59,8 @@ def measure(model: str, runtime: str, encoded: bytes, rounds: int) -> tuple[dict
         "threaded": lambda: write(upscaler.stream(pixels).ahead()),
         "decode": lambda: decode_image(encoded),
     }
-    return taking_turns(cases, rounds), count[0], upscaler.session.runtime
+    kept = alternated(list(cases.values()), rounds)
+    return {name: statistics.median(times) for name, times in zip(cases, kept)}, count[0], upscaler.session.runtime
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -75,15 +76,15 @@ def _timed(function: Callable[[], object], repeat: int) -> list[float]:
     return times
 
 
-def _alternated(first: Callable[[], object], second: Callable[[], object],
-                repeat: int) -> tuple[list[float], list[float]]:
-    """``_timed`` for two functions taken in turn, so that a shared machine's slow moments fall
-    on both rather than on whichever ran during them (their ratio is what bench reports)."""
-    first()
-    second()
-    times: tuple[list[float], list[float]] = ([], [])
+def alternated(functions: Sequence[Callable[[], object]], repeat: int) -> list[list[float]]:
+    """``_timed`` for functions taken in turn, so that a shared machine's slow moments fall on
+    all of them rather than on whichever ran during them (their ratios are what bench
+    reports): a warm-up of each, then ``repeat`` turns; each function's times."""
+    for function in functions:
+        function()
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(repeat):
-        for function, kept in zip((first, second), times):
+        for function, kept in zip(functions, times):
             start = time.perf_counter()
             function()
             kept.append(time.perf_counter() - start)
@@ -178,7 +179,7 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
         decoded = decode_image(encoded)
         encode_stream(io.BytesIO(), upscaler.stream(decoded.pixels).ahead(), "PNG", notes=[])
 
-    times, e2e_times = _alternated(model_only, end_to_end, repeat)
+    times, e2e_times = alternated([model_only, end_to_end], repeat)
     e2e = statistics.median(e2e_times)
     median = statistics.median(times)
     macs = session.contract.multiply_adds

@@ -75,9 +75,9 @@ def test_bench_cli_json(small_model, tmp_path):
 
 def test_the_model_alone_and_the_whole_are_timed_in_turn():
     """A slow moment of a shared machine must fall on both, not on whichever ran during it."""
-    from srcnn_cli.bench import _alternated
+    from srcnn_cli.bench import alternated
 
     calls: list[str] = []
-    model_times, whole_times = _alternated(lambda: calls.append("model"), lambda: calls.append("whole"), 3)
+    model_times, whole_times = alternated([lambda: calls.append("model"), lambda: calls.append("whole")], 3)
     assert calls == ["model", "whole"] * 4  # a warm-up of each, then three turns
     assert len(model_times) == len(whole_times) == 3 and min(model_times + whole_times) >= 0
