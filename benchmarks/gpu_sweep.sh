@@ -19,8 +19,8 @@ common=(--train-dir "$data/T91" --train-dir "$data/BSDS500-train" --val-dir "$da
 
 # Extract each scale's sub-images once, before the runs that share them start.
 for s in 2 3 4; do
-  python3 -c "from srcnn_cli.train.data import load_subimages as l
-l(['$data/T91', '$data/BSDS500-train'], $s, 1, 33, 14)" &
+  python3 -c "from srcnn_cli.train.data import PairSpec, load_subimages as l
+l(['$data/T91', '$data/BSDS500-train'], PairSpec($s, 1, 33, 14))" &
 done
 wait
 

@@ -114,7 +114,7 @@ def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat
     return flop / seconds / 1e9, source
 
 
-def set14_psnr(run_model, scale: int, channels: int, data_dir, name: str) -> float | None:
+def set14_psnr(run_model, scale: int, channels: int, data_dir, name: str, lowres: bool = False) -> float | None:
     """Set14 PSNR with the eval protocol, or None when Set14 is not found or not wanted."""
     if data_dir is False:
         return None
@@ -125,7 +125,7 @@ def set14_psnr(run_model, scale: int, channels: int, data_dir, name: str) -> flo
         folder = find_dataset("Set14", data_dir)
     except DatasetNotFound:
         return None
-    return evaluate_dataset(folder, "Set14", scale, run_model, name, channels=channels).psnr
+    return evaluate_dataset(folder, "Set14", scale, run_model, name, channels=channels, lowres=lowres).psnr
 
 
 def _synthetic_image(width: int, height: int) -> np.ndarray:
@@ -145,13 +145,13 @@ def network_over_tiles(session, height: int, width: int, scale: int, tile: int |
 
     channels = session.contract.channels
     side = session.auto_tile() if tile is None else tile
-    tiles = plan_tiles(height, width, side, session.contract.receptive_radius,
-                       band_rows(width, side, channels + 3 + 3), scale)
-    plane = np.random.default_rng(0).random((channels, height, width), dtype=np.float32)
+    tiles = plan_tiles(height, width, side, session.contract.halo, band_rows(width, side, channels + 3 + 3), scale)
+    step = session.contract.scale  # under the low-resolution contract the network sees 1 / scale of each window
+    plane = np.random.default_rng(0).random((channels, height // step, width // step), dtype=np.float32)
 
     def run() -> None:
         for t in tiles:
-            session.run(plane[:, t.win_top:t.win_bottom, t.win_left:t.win_right])
+            session.run(plane[:, t.win_top // step:t.win_bottom // step, t.win_left // step:t.win_right // step])
 
     return run
 
@@ -186,7 +186,8 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
     from .evaluate import session_runner
 
-    psnr = set14_psnr(session_runner(session), scale, channels, data_dir, upscaler.model.source)
+    psnr = set14_psnr(session_runner(session), scale, channels, data_dir, upscaler.model.source,
+                      lowres=session.contract.kind == "lowres")
     name = upscaler.model.info.name if upscaler.model.info else short_name(upscaler.model.source)
     rss = peak_rss_bytes()
     megapixels = width * height / 1e6

@@ -439,7 +439,8 @@ def models(as_json, verbose):
     if not entries:
         click.echo("no models")
         return
-    click.echo(f"{'name':<22} {'origin':<8} {'arch':<6} {'scale':>5} {'ch':>3} {'default':>7} {'Set5 dB':>8}")
+    click.echo(f"{'name':<22} {'origin':<8} {'arch':<8} {'scale':>5} {'ch':>3} {'sees':<8} {'default':>7} "
+               f"{'Set5 dB':>8}")
     starred = False
     for e in entries:
         set5 = e["psnr"].get("Set5")
@@ -448,11 +449,13 @@ def models(as_json, verbose):
         starred = starred or star
         shown = "-" if set5 is None else f"{set5:.2f}" + ("*" if star else "")
         click.echo(
-            f"{e['name']:<22} {e['origin']:<8} {e['arch']:<6} {'x' + str(e['scale']):>5} {e['channels']:>3} "
-            f"{'yes' if e['default'] else '':>7} {shown:>8}"
+            f"{e['name']:<22} {e['origin']:<8} {e['arch']:<8} {'x' + str(e['scale']):>5} {e['channels']:>3} "
+            f"{e['contract']:<8} {'yes' if e['default'] else '':>7} {shown:>8}"
         )
         if verbose:
             click.echo(f"  {e['path']}")
+    click.echo("sees: bicubic = the bicubic-upscaled image (SRCNN's contract)")
+    click.echo("      lowres = the low-resolution image, enlarged by the network (FSRCNN's)")
     if starred:  # the footnote explains a star, so only when one was printed
         click.echo("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
     if verbose:
@@ -607,7 +610,8 @@ def _need_torch():
     "srcnn train --out runs/955x3 --resume            # continue where it stopped",
     "srcnn export runs/955x3                          # then: srcnn upscale photo.png -m 955x3",
 ))
-@click.option("--arch", default="9-5-5", show_default=True, help="Filter sizes f1-f2-f3.")
+@click.option("--arch", default="9-5-5", show_default=True,
+              help="SRCNN filter sizes f1-f2-f3, or fsrcnn (FSRCNN(56,12,4)), fsrcnn-s (32,5,1), fsrcnn-D-S-M.")
 @scale_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]), default="y", show_default=True)
 @click.option("--n1", type=click.IntRange(min=1), default=64, show_default=True)
@@ -621,8 +625,12 @@ def _need_torch():
 @click.option("--samples", type=click.IntRange(min=1), help="Budget in back-propagated sub-images.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Budget in wall-clock minutes.")
 @click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--patch", type=click.IntRange(min=9), default=33, show_default=True)
-@click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True)
+@click.option("--patch", type=click.IntRange(min=9), default=33, show_default=True,
+              help="Sub-image size in output pixels (FSRCNN's inputs: patch / scale).")
+@click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True,
+              help="Sub-image stride in output pixels.")
+@click.option("--downscale-augment", is_flag=True,
+              help="FSRCNN's augmentation: each image also shrunk by 0.9, 0.8, 0.7 and 0.6.")
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
 @click.option("--init", help="Start from these weights: a bundled model (9-1-5_x3), an .onnx file or a checkpoint.")
 @click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
@@ -640,9 +648,10 @@ def _need_torch():
 @quiet_option
 @library_errors
 def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
-          stride, lr, init, identity_init, resume, device, gpu, threads, seed, eval_every, export, weights_dir,
+          stride, downscale_augment, lr, init, identity_init, resume, device, gpu, threads, seed, eval_every, export,
+          weights_dir,
           data_dir, quiet):
-    """Train an SRCNN in PyTorch and export it to ONNX (into your model folder)."""
+    """Train an SRCNN or FSRCNN in PyTorch and export it to ONNX (into your model folder)."""
     _need_torch()
     scale = one_scale(click.get_current_context(), scales, None)
     device = _torch_device(resolve_device(device, gpu))
@@ -658,12 +667,14 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
         train_dirs=[str(Path(d).resolve()) for d in train_dirs], val_dir=val_dir, patch=patch, stride=stride,
         recipe=recipe, batch=batch, samples=samples or 0, minutes=minutes or 0.0, lr=lr, seed=seed,
         init=init, identity_init=identity_init, out=out, device=device, threads=threads,
-        eval_every_s=eval_every,
+        eval_every_s=eval_every, downscale_augment=downscale_augment,
     )
     try:
-        _ = config.filter_sizes  # parses --arch
+        config.check_arch()
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--arch") from None
+    if config.fsrcnn:
+        config.last_layer_lr_ratio = 0.1  # the FSRCNN paper's deconvolution rate
     # Resuming keeps the run's settings, but may move it (another device, more threads).
     ctx = click.get_current_context()
     where = {field: getattr(config, field) for options, field in

@@ -20,6 +20,7 @@ from .imageio import load_uint8, write_image
 from .metrics import quantize_uint8
 from .paper import PAPER_LUMA, Y_PATH, paper_psnr
 from .protocol import degrade, modcrop, model_pair, score
+from .resize import imresize
 
 COLOUR_MEASURE = "ycbcr3"  # the luma label of colour-model results: all three YCbCr channels
 
@@ -113,13 +114,15 @@ def evaluate_dataset(
     save_dir: Path | None = None,
     on_image: Callable[[str], None] | None = None,
     arch: str | None = "9-5-5",
+    lowres: bool = False,
 ) -> DatasetResult:
     """Score one model on one folder at one scale.
 
     ``run_model`` maps the float bicubic input (H x W for Y, H x W x 3 for RGB) to the network
-    output of the same shape. ``luma`` defaults to the paper's choice for named sets. For a
-    3-channel model the score is Table 5's: PSNR over the uint8 Y, Cb and Cr channels of its RGB
-    output (``protocol.score``), reported with ``luma`` "ycbcr3".
+    output of the same shape; with ``lowres`` (the low-resolution contract), the float
+    low-resolution input to the output ``scale`` times larger. ``luma`` defaults to the paper's
+    choice for named sets. For a 3-channel model the score is Table 5's: PSNR over the uint8 Y,
+    Cb and Cr channels of its RGB output (``protocol.score``), reported with ``luma`` "ycbcr3".
     """
     if luma is None:
         luma = PAPER_LUMA.get(dataset, "ycbcr")
@@ -136,7 +139,7 @@ def evaluate_dataset(
                 f"it needs at least {smallest} pixels on each side"
             )
         pair = model_pair(path.stem, image, scale, channels, luma)
-        output = quantize_uint8(run_model(pair.bicubic))
+        output = quantize_uint8(run_model(pair.low if lowres else pair.bicubic))
         network = score(pair.ground_truth, output, scale)
         bicubic = score(pair.ground_truth, pair.bicubic, scale)
         rows.append(ImageScore(path.stem, network.psnr, network.ssim, bicubic.psnr, bicubic.ssim))
@@ -215,29 +218,37 @@ def evaluate(
         session = open_session(loaded.data, device, threads, loaded.source, runtime)
         model_channels = session.contract.channels
         arch = loaded.info.arch if loaded.info else session.contract.metadata.get("srcnn.arch")
+        lowres = session.contract.kind == "lowres"
+        if lowres and session.contract.scale != scale:
+            raise SrcnnError(f"{loaded.source} upscales x{session.contract.scale} by itself; it cannot be "
+                             f"evaluated at x{scale}")
         runner = session_runner(session, ensemble)
         source = loaded.source + (" (ensemble)" if ensemble else "")
         if model_channels == 1 and luma == COLOUR_MEASURE:
             # a Y model on Table 5's measure: its Y with the bicubic Cb and Cr, scored as a colour model
-            runner, model_channels, arch, source = y_path_in_colour(runner), 3, Y_PATH, f"{source} ({Y_PATH})"
+            runner = y_path_in_colour(runner, scale if lowres else None)
+            model_channels, arch, source = 3, Y_PATH, f"{source} ({Y_PATH})"
         for name, folder in folders:
             label = name if name in NAMED else folder.name
             results.append(
                 evaluate_dataset(
                     folder, label, scale, runner, source, luma, model_channels,
-                    Path(save_dir) if save_dir else None, on_image, arch,
+                    Path(save_dir) if save_dir else None, on_image, arch, lowres,
                 )
             )
     return results
 
 
-def y_path_in_colour(run_y: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+def y_path_in_colour(run_y: Callable[[np.ndarray], np.ndarray],
+                     lowres_scale: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """A Y model as ``srcnn upscale`` uses it on a colour image, as an RGB-in, RGB-out runner: the
-    network on the bicubic Y, the bicubic Cb and Cr kept."""
+    network on the bicubic Y, the bicubic Cb and Cr kept. ``lowres_scale``: the model follows the
+    low-resolution contract, the runner takes the low-resolution RGB, and Cb and Cr are its bicubic."""
 
-    def run(bicubic_rgb: np.ndarray) -> np.ndarray:
-        ycbcr = rgb2ycbcr(bicubic_rgb)
-        ycbcr[:, :, 0] = run_y(np.ascontiguousarray(ycbcr[:, :, 0]))
+    def run(rgb: np.ndarray) -> np.ndarray:
+        low = rgb2ycbcr(rgb)
+        ycbcr = low if lowres_scale is None else imresize(low, float(lowres_scale))
+        ycbcr[:, :, 0] = run_y(np.ascontiguousarray(low[:, :, 0]))
         return ycbcr2rgb(ycbcr)
 
     return run

@@ -54,6 +54,9 @@ class ModelInfo:
     psnr: dict = field(default_factory=dict)  # test set -> dB, numbers only
     psnr_measure: str = PSNR_OVER_Y  # what ``psnr`` was measured over
     psnr_skipped: list = field(default_factory=list)  # "set: reason" for sets export could not score
+    # what the network sees: "bicubic" (the bicubic-upscaled plane, SRCNN) or "lowres" (the
+    # low-resolution plane, giving one ``scale`` times larger: FSRCNN)
+    contract: str = "bicubic"
     folder: str = field(default="", compare=False)  # where it was found (not stored in the manifest)
     origin: str = field(default="bundled", compare=False)  # "bundled" or "user"
 
@@ -67,7 +70,8 @@ class ModelInfo:
     def to_json(self) -> dict:
         return {
             "name": self.name, "origin": self.origin, "arch": self.arch, "n1": self.n1, "n2": self.n2,
-            "scale": self.scale, "channels": self.channels, "path": str(self.path.resolve()),
+            "scale": self.scale, "channels": self.channels, "contract": self.contract,
+            "path": str(self.path.resolve()),
             "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "psnr_measure": self.psnr_measure,
             "psnr_skipped": self.psnr_skipped, "recipe": self.recipe,
         }

@@ -246,6 +246,11 @@ class GraphBuilder:
         self._nodes: list[bytes] = []
         self._initializers: list[bytes] = []
         self._count = 0
+        self.metadata: dict[str, str] = {}
+
+    def named_constant(self, name: str, array: np.ndarray) -> str:
+        self._initializers.append(_tensor(name, np.asarray(array)))
+        return name
 
     def constant(self, array: np.ndarray) -> str:
         self._count += 1
@@ -269,4 +274,117 @@ class GraphBuilder:
 
     def build(self, inputs: list[tuple], outputs: list[tuple]) -> bytes:
         """``inputs``/``outputs``: (name, dims, dtype) for each; dims fixed ints or symbolic names."""
-        return _model_bytes(self.name, self._nodes, self._initializers, inputs, outputs, {})
+        return _model_bytes(self.name, self._nodes, self._initializers, inputs, outputs, self.metadata)
+
+
+# --- the low-resolution contract: FSRCNN ---------------------------------------------------------
+@dataclass(frozen=True)
+class FsrcnnWeights:
+    """An FSRCNN's layers as PyTorch names them: the convolutions (feature extraction, shrinking,
+    mapping, expanding), one PReLU slope vector after each, and the deconvolution (in x out x k x k,
+    stride ``scale``, its centre tap of input pixel i on output pixel scale * i + (scale - 1) // 2)."""
+
+    convs: list  # [(weight OIHW, bias)]
+    slopes: list  # [slope per channel]
+    deconv: tuple  # (weight I x O x k x k, bias O)
+    scale: int
+
+
+def _phase_taps(size: int, scale: int) -> tuple[dict[tuple[int, int], int], int, int]:
+    """({(phase, delta): tap}, before, after) of a stride-``scale`` deconvolution of ``size``
+    taps: output scale * i + phase reads input i + delta with ``tap``."""
+    centre, offset = size // 2, (scale - 1) // 2
+    taps = {}
+    for phase in range(scale):
+        for tap in range(size):
+            # input pixel j puts tap t on output scale * j + t + offset - centre
+            shift = phase - tap - offset + centre
+            if shift % scale == 0:
+                taps[(phase, shift // scale)] = tap
+    deltas = [delta for _, delta in taps]
+    return taps, -min(min(deltas), 0), max(max(deltas), 0)
+
+
+def subpixel_deconvolution(weight: np.ndarray, scale: int) -> tuple[np.ndarray, int, int]:
+    """A stride-``scale`` deconvolution as a convolution on the low-resolution plane whose
+    ``scale * scale * out`` channels are the output's phases (then DepthToSpace, DCR): the same
+    sums, without the zeros a transposed convolution multiplies. Returns (kernel, before, after):
+    the kernel and the low-resolution pixels it reaches before and after its own."""
+    channels_in, channels_out, size, _ = weight.shape
+    taps, before, after = _phase_taps(size, scale)
+    width = before + after + 1
+    kernel = np.zeros((scale * scale * channels_out, channels_in, width, width), np.float32)
+    for (row_phase, row_delta), row_tap in taps.items():
+        for (col_phase, col_delta), col_tap in taps.items():
+            first = (row_phase * scale + col_phase) * channels_out
+            kernel[first : first + channels_out, :, row_delta + before, col_delta + before] = weight[
+                :, :, row_tap, col_tap
+            ].T
+    return kernel, before, after
+
+
+def fsrcnn_onnx_bytes(weights: FsrcnnWeights, metadata: dict[str, str] | None = None) -> bytes:
+    """Serialise an FSRCNN under the low-resolution contract: N x C x H x W in, N x C x sH x sW out.
+
+    Each convolution pads by replicating edges and is followed by its PRelu; the deconvolution
+    is written as its sub-pixel convolution (``subpixel_deconvolution``) and DepthToSpace. The
+    layers' own tensors are kept under their PyTorch names (``read_fsrcnn_state``)."""
+    graph = GraphBuilder("fsrcnn")
+    current = "input"
+    radius = 0
+    for index, ((weight, bias), slope) in enumerate(zip(weights.convs, weights.slopes)):
+        weight = np.asarray(weight, np.float32)
+        r = weight.shape[-1] // 2
+        radius += r
+        name = "feature" if index == 0 else f"body.{index - 1}"
+        w = graph.named_constant(f"{name}.weight", weight)
+        b = graph.named_constant(f"{name}.bias", np.asarray(bias, np.float32).reshape(-1))
+        if r:
+            current = graph.node("Pad", [current, graph.constant(np.array([0, 0, r, r, 0, 0, r, r], np.int64))],
+                                 mode="edge")
+        current = graph.node("Conv", [current, w, b], kernel_shape=list(weight.shape[2:]), pads=[0, 0, 0, 0])
+        slopes = np.asarray(slope, np.float32).reshape(-1, 1, 1)
+        current = graph.node("PRelu", [current, graph.named_constant(f"prelus.{index}.weight", slopes)])
+    deconv_weight = np.asarray(weights.deconv[0], np.float32)
+    channels = deconv_weight.shape[1]
+    deconv_bias = np.asarray(weights.deconv[1], np.float32).reshape(-1)
+    kernel, before, after = subpixel_deconvolution(deconv_weight, weights.scale)
+    phases = graph.named_constant("deconv.phases", kernel)
+    phase_bias = graph.named_constant("deconv.phase_bias", np.tile(deconv_bias, weights.scale**2))
+    pads = np.array([0, 0, before, before, 0, 0, after, after], np.int64)
+    current = graph.node("Pad", [current, graph.constant(pads)], mode="edge")
+    current = graph.node("Conv", [current, phases, phase_bias], kernel_shape=list(kernel.shape[2:]),
+                         pads=[0, 0, 0, 0])
+    graph.node("DepthToSpace", [current], "output", blocksize=weights.scale, mode="DCR")
+    meta = {"srcnn.contract": "lowres", "srcnn.scale": str(weights.scale), "srcnn.channels": str(channels),
+            "srcnn.receptive_radius": str(radius + max(before, after)),
+            "srcnn.deconv_size": str(deconv_weight.shape[-1])}
+    meta.update(metadata or {})
+    graph.metadata = meta
+    return graph.build([("input", ["N", channels, "H", "W"], np.float32)],
+                       [("output", ["N", channels, "H_out", "W_out"], np.float32)])
+
+
+def read_fsrcnn_state(data: bytes) -> tuple[str, dict[str, np.ndarray]]:
+    """(arch, tensors by PyTorch name) of an FSRCNN written by ``fsrcnn_onnx_bytes``."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(data)
+    tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    state = {k: v.reshape(-1) if k.startswith("prelus.") else v for k, v in tensors.items()
+             if k.split(".")[0] in ("feature", "body", "prelus")}
+    metadata = {p.key: p.value for p in model.metadata_props}
+    scale, size = int(metadata["srcnn.scale"]), int(metadata.get("srcnn.deconv_size", "9"))
+    kernel = tensors["deconv.phases"]
+    channels_out = kernel.shape[0] // (scale * scale)
+    taps, before, _ = _phase_taps(size, scale)
+    weight = np.zeros((kernel.shape[1], channels_out, size, size), np.float32)
+    for (row_phase, row_delta), row_tap in taps.items():  # each tap sits in exactly one phase
+        for (col_phase, col_delta), col_tap in taps.items():
+            first = (row_phase * scale + col_phase) * channels_out
+            weight[:, :, row_tap, col_tap] = kernel[first : first + channels_out, :, row_delta + before,
+                                                    col_delta + before].T
+    state["deconv.weight"] = weight
+    state["deconv.bias"] = tensors["deconv.phase_bias"][:channels_out]
+    return metadata.get("srcnn.arch", "fsrcnn"), state

@@ -1,4 +1,5 @@
-"""Numbers published in Dong et al., TPAMI 2016 (Tables 2-5), for side-by-side reports.
+"""Numbers published in Dong et al., TPAMI 2016 (Tables 2-5), for side-by-side reports, and
+the one FSRCNN number we carry (Dong, Loy, Tang, ECCV 2016: FSRCNN(56,12,4) on Set5 x3).
 
 PSNR and SSIM of bicubic and of SRCNN 9-5-5 (ImageNet-trained) per test set and scale. BSD200
 (Table 4) was measured on MATLAB ``rgb2gray`` luminance; Set5 and Set14 on ``rgb2ycbcr`` Y.
@@ -17,6 +18,9 @@ PAPER_LUMA = {"Set5": "ycbcr", "Set14": "ycbcr", "BSD200": "gray"}
 
 # Set5 x3 PSNR of the filter-size study (Sec. 4.3).
 FILTER_SIZES_SET5_X3 = {"9-1-5": 32.52, "9-3-5": 32.66, "9-5-5": 32.75}
+
+# FSRCNN's paper, Set5 x3 (the figure SRCNN's 32.75 is set against there)
+FSRCNN_SET5_X3 = {"fsrcnn": 33.06}
 
 # Table 5 (Set5 x3): PSNR of colour models over the three uint8 YCbCr channels together (the
 # column the paper calls "RGB"): bicubic 34.57, the network trained on RGB 36.44.
@@ -41,4 +45,6 @@ def paper_psnr(dataset: str, scale: int, channels: int = 1,
         return bicubic, row[1] if row else None
     if arch in FILTER_SIZES_SET5_X3 and (dataset, scale) == ("Set5", 3):
         return bicubic, FILTER_SIZES_SET5_X3[arch]
+    if arch in FSRCNN_SET5_X3 and (dataset, scale) == ("Set5", 3):
+        return bicubic, FSRCNN_SET5_X3[arch]
     return bicubic, None

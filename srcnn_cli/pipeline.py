@@ -63,14 +63,16 @@ def dihedral_mean(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarr
     rotations of its input, each output turned back first. 8 times the work."""
 
     def averaged(planes: np.ndarray) -> np.ndarray:
-        total = np.zeros(planes.shape, np.float64)
+        total: np.ndarray | None = None  # the output's shape: the input's, or scale times it
         for turns in range(4):
             for flip in (False, True):
                 view = np.rot90(planes, turns, axes=(1, 2))
                 view = view[:, :, ::-1] if flip else view
                 out = run(np.ascontiguousarray(view))
                 out = out[:, :, ::-1] if flip else out
-                total += np.rot90(out, -turns, axes=(1, 2))
+                back = np.rot90(out, -turns, axes=(1, 2))
+                total = back.astype(np.float64) if total is None else total + back
+        assert total is not None
         return (total / 8).astype(np.float32)
 
     return averaged
@@ -184,8 +186,13 @@ def upscale_bands(
         raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
     height, width, bands = planes.shape
     out_h, out_w = height * scale, width * scale
-    halo = session.contract.receptive_radius
-    model_channels = session.contract.channels
+    contract = session.contract
+    lowres = contract.kind == "lowres"
+    if lowres and contract.scale != scale:
+        raise ModelError(f"{session.source} upscales x{contract.scale} by itself (the low-resolution contract), "
+                         f"not x{scale}")
+    halo = contract.halo
+    model_channels = contract.channels
     if tile is None:
         tile = session.auto_tile()
     layout_planes = plan_planes(bands, model_channels, planes.dtype)
@@ -197,7 +204,7 @@ def upscale_bands(
 
     first_top, first_left, first_bottom, first_right = low_window(tiles[0])  # (every window has its shape)
     dense = is_dense((first_bottom - first_top + 2 * PAD, first_right - first_left + 2 * PAD))
-    prepare = session.stage(prepare_graph(scale, layout_planes, dense))
+    prepare = session.stage(prepare_graph(scale, layout_planes, dense, lowres))
     finish = session.stage(finish_graph(layout_planes, planes.dtype))
     network = dihedral_mean(session.run) if ensemble else session.run
     layout = [[t for t in tiles if t.out_top == top] for top in dict.fromkeys(t.out_top for t in tiles)]
@@ -207,9 +214,14 @@ def upscale_bands(
         (colour, bicubic), run through the network and finished (colour, quantised)."""
         top, left, bottom, right = low_window(t)
         window = padded_window(planes, (top, bottom), (left, right))
-        high = prepare(prepare_feeds(_to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None], scale))[0]
-        seen = network(high[0, :model_channels])
-        pixels = finish({"network": seen[None], "additive": high[:, model_channels:]})[0][0]
+        prepared = prepare(prepare_feeds(_to_float(np.ascontiguousarray(window.transpose(2, 0, 1)))[None], scale))
+        if lowres:  # the network sees the low-resolution planes; ``high`` holds the additive ones
+            high, low = prepared
+            seen, additive = network(low[0]), high
+        else:
+            high = prepared[0]
+            seen, additive = network(high[0, :model_channels]), high[:, model_channels:]
+        pixels = finish({"network": seen[None], "additive": additive})[0][0]
         return pixels[t.out_top - top * scale:t.out_bottom - top * scale,
                       t.out_left - left * scale:t.out_right - left * scale]
 
@@ -437,19 +449,31 @@ class Upscaler:
         self._spec, self._channels = model, channels
         self._device, self._threads, self._runtime = device, threads, runtime
         self._networks: dict[int, tuple[LoadedModel, Session]] = {}
+        self._peeked: tuple[LoadedModel, Session] | None = None  # a model file, loaded once
         wanted = CHANNEL_NAMES[channels or "y"]
         trained = trained_scales(model, wanted)
         self.by_size = (width is not None or height is not None or not isinstance(self.scale, int)
                         or bool(trained and self.scale not in trained))
-        if trained is None and self.by_size:
-            trained = [self._file_network(model)]
+        if trained is None and (self.by_size or self._file_is_lowres(model)):
+            # a file's own scale; one that enlarges by itself (the low-resolution contract) only at it
+            own = self._file_network(model)
+            trained = [own]
+            self.by_size = self.by_size or own != self.scale
         self.trained = trained or [int(self.scale)]
         first = self.trained[0] if self.by_size else int(self.scale)
         self.model, self.session = self._network(first)  # resolves the model now: errors come first
 
+    def _file_is_lowres(self, path: str | None) -> bool:
+        loaded, session = self._load(resolve_model(path, 3))
+        self._peeked = (loaded, session)
+        return session.contract.kind == "lowres"
+
     def _file_network(self, path: str | None) -> int:
         """Load a model file (once) and say the scale it was trained for, which it must record."""
-        loaded, session = self._load(resolve_model(path, 3))
+        loaded, session = self._peeked if self._peeked is not None else self._load(resolve_model(path, 3))
+        if session.contract.kind == "lowres":
+            self._networks[session.contract.scale] = (loaded, session)
+            return session.contract.scale
         recorded = session.contract.metadata.get("srcnn.scale", "")
         if not recorded.isdigit():
             raise ModelError(f"{path} does not record the scale it was trained for (srcnn.scale): "
@@ -460,7 +484,10 @@ class Upscaler:
     def _network(self, scale: int) -> tuple[LoadedModel, Session]:
         if scale in self._networks:
             return self._networks[scale]
-        loaded, session = self._load(resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"]))
+        if self._peeked is not None and not str(self._spec).lower().endswith(".mat"):
+            loaded, session = self._peeked  # an ONNX file is the same network at any -s
+        else:
+            loaded, session = self._load(resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"]))
         model_scale = session.contract.metadata.get("srcnn.scale")
         if model_scale and model_scale.isdigit() and int(model_scale) != scale:
             warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{scale}",

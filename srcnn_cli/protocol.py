@@ -73,13 +73,15 @@ class EvalPair:
     name: str
     ground_truth: np.ndarray  # uint8, H x W (or H x W x 3 for RGB evaluation)
     bicubic: np.ndarray  # float64 in [0, 1] (unclipped), same shape
+    low: np.ndarray  # float64 in [0, 1] (unclipped): the low-resolution plane, 1 / scale the size
 
 
 def make_pair(name: str, image: np.ndarray, scale: int, luma: str | None = "ycbcr") -> EvalPair:
     """Build the protocol's (ground truth, bicubic input) pair; ``luma=None`` keeps RGB."""
     plane = image if luma is None else luminance_uint8(image, luma)
     plane = modcrop(plane, scale)
-    return EvalPair(name, plane, degrade(plane.astype(np.float64) / 255.0, scale))
+    low = imresize(plane.astype(np.float64) / 255.0, 1.0 / scale)
+    return EvalPair(name, plane, imresize(low, output_shape=plane.shape[:2]), low)
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ CUDA = "CUDAExecutionProvider"
 DEFAULT_TILE_BUDGET = 384 * 2**20  # bytes of working memory one tile may take in the model
 LIGHT_MODEL_WORK = 12_000  # multiply-adds per pixel below which OpenVINO runs a model on smaller tiles
 LIGHT_MODEL_TILE = 240
+LOWRES_TILE_LIMIT = 1024  # output pixels a side: beyond it a low-resolution model's tiles gain nothing
 
 
 class SrcnnWarning(UserWarning):
@@ -124,11 +125,25 @@ def raw_session(model: bytes, device: str = "cpu", threads: int = 0):
     return ort.InferenceSession(model, sess_options=_session_options(threads), providers=providers)
 
 
+CONTRACTS = ("bicubic", "lowres")  # what the network sees: the bicubic plane, or the low-resolution one
+
+
 @dataclass(frozen=True)
 class ModelContract:
+    """What a model takes and gives. ``bicubic``: the bicubic-upscaled plane in, a plane of the
+    same size out (SRCNN). ``lowres``: the low-resolution plane in, one ``scale`` times larger
+    out (FSRCNN's deconvolution, ESPCN's pixel shuffle). ``receptive_radius`` is in input pixels."""
+
     channels: int
     receptive_radius: int
     metadata: dict
+    kind: str = "bicubic"
+    scale: int = 1  # output pixels per input pixel along an axis: 1 for ``bicubic``
+
+    @property
+    def halo(self) -> int:
+        """The receptive radius in output pixels: how far a tile's window must reach beyond it."""
+        return self.receptive_radius * self.scale
 
     @property
     def multiply_adds(self) -> int | None:
@@ -137,7 +152,10 @@ class ModelContract:
 
 
 def multiply_adds_per_pixel(metadata: dict) -> int | None:
-    """c n1 f1^2 + n1 n2 f2^2 + n2 c f3^2 (the paper's parameter count, biases aside)."""
+    """SRCNN: c n1 f1^2 + n1 n2 f2^2 + n2 c f3^2 (the paper's parameter count, biases aside);
+    FSRCNN: its layers' sums per input pixel over scale^2 (``fsrcnn_multiply_adds``)."""
+    if metadata.get("srcnn.contract") == "lowres":
+        return fsrcnn_multiply_adds(metadata)
     try:
         f1, f2, f3 = (int(v) for v in metadata["srcnn.arch"].split("-"))
         n1, n2 = int(metadata["srcnn.n1"]), int(metadata["srcnn.n2"])
@@ -145,6 +163,24 @@ def multiply_adds_per_pixel(metadata: dict) -> int | None:
     except (KeyError, ValueError):
         return None
     return c * n1 * f1 * f1 + n1 * n2 * f2 * f2 + n2 * c * f3 * f3
+
+
+def fsrcnn_multiply_adds(metadata: dict) -> int | None:
+    """Per output pixel of an FSRCNN(d, s, m): c d 25 + d s + m s^2 9 + s d, per input pixel, and
+    the deconvolution's d c 81 per input pixel (81 / scale^2 taps per output pixel, each output
+    phase reading its own)."""
+    from .train.config import fsrcnn_dims  # a pure module: no PyTorch
+
+    try:
+        dims = fsrcnn_dims(metadata["srcnn.arch"])
+        scale, c = int(metadata["srcnn.scale"]), int(metadata.get("srcnn.channels", 1))
+    except (KeyError, ValueError):
+        return None
+    if dims is None:
+        return None
+    d, s, m = dims
+    per_input = c * d * 25 + d * s + m * s * s * 9 + s * d + d * c * 81
+    return round(per_input / (scale * scale))
 
 
 class Session:
@@ -184,6 +220,9 @@ class Session:
 
     def auto_tile(self) -> int:
         """The tile side (output pixels) this runtime runs the model fastest at, within memory."""
+        if self.contract.kind == "lowres":  # its feature maps are 1 / scale^2 of the output's
+            side = auto_tile(self.contract.channels, self.contract.receptive_radius) * self.contract.scale
+            return min(side // 16 * 16, LOWRES_TILE_LIMIT)
         return auto_tile(self.contract.channels, self.contract.receptive_radius)
 
     @property
@@ -207,47 +246,84 @@ class Session:
             raise ModelError(f"{self.source}: the input must have 1 or 3 channels, got {channels}")
         metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         radius = metadata.get("srcnn.receptive_radius")
-        radius = int(radius) if radius and radius.isdigit() else self._probe_radius(channels)
+        kind = metadata.get("srcnn.contract", "bicubic")
+        if kind not in CONTRACTS:
+            raise ModelError(f"{self.source}: unknown model contract {kind!r} in its metadata "
+                             f"(srcnn.contract): this srcnn-cli knows {' and '.join(CONTRACTS)}")
+        declared = self._declared_scale(metadata) if kind == "lowres" else 1
+        probe_radius = int(radius) if radius and radius.isdigit() else 8
+        out = self._probe_shape(channels, probe_radius)
+        scale = self._output_factor(out.shape, probe_shape=(channels, 2 * probe_radius + 3, 2 * probe_radius + 5))
+        if "srcnn.contract" not in metadata and scale > 1:  # a foreign model that enlarges by itself
+            kind, declared = "lowres", scale
+        if kind == "lowres" and not declared and scale > 1:  # it does not say its scale: it shows it
+            declared = scale
+        if scale != declared:
+            lowres = kind == "lowres"
+            said = f"declares a x{declared} low-resolution contract" if lowres else "follows the bicubic contract"
+            raise ModelError(f"{self.source}: {said}, but its output is x{scale} its input "
+                             f"(models must give {'x' + str(declared) if lowres else 'the same size'})")
+        self._check_finite(out)  # a damaged weight shows up before any image is read
+        contract = ModelContract(channels, 0, metadata, kind, scale)
+        radius = int(radius) if radius and radius.isdigit() else self._probe_radius(contract)
+        return ModelContract(channels, radius, metadata, kind, scale)
+
+    @staticmethod
+    def _declared_scale(metadata: dict) -> int:
+        recorded = metadata.get("srcnn.scale", "")
+        return int(recorded) if recorded.isdigit() and int(recorded) > 1 else 0
+
+    def _probe_shape(self, channels: int, radius: int) -> np.ndarray:
         probe = np.zeros((1, channels, 2 * radius + 3, 2 * radius + 5), np.float32)
         try:
-            out = self._run(probe)
+            return self._run(probe)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(
                 f"{self.source}: cannot run on a {probe.shape[3]}x{probe.shape[2]} input "
                 f"(models must accept any height and width): {first}"
             ) from None
-        if out.shape != probe.shape:
-            raise ModelError(
-                f"{self.source}: output shape {out.shape[1:]} differs from input shape "
-                f"{probe.shape[1:]} (models must pad themselves)"
-            )
-        self._check_finite(out)  # a damaged weight shows up before any image is read
-        return ModelContract(channels, radius, metadata)
+
+    def _output_factor(self, shape: tuple, probe_shape: tuple) -> int:
+        """The whole factor by which the output is larger than the probe, on both axes alike."""
+        channels, height, width = probe_shape
+        if len(shape) == 4 and shape[1] == channels and shape[2] % height == 0 and shape[3] % width == 0:
+            factor = shape[2] // height
+            if factor >= 1 and shape[3] == factor * width:
+                return factor
+        raise ModelError(
+            f"{self.source}: output shape {tuple(shape[1:])} is neither the input's {probe_shape} nor a "
+            "whole multiple of it on both axes (models must pad themselves)"
+        )
 
     def _check_finite(self, out: np.ndarray) -> None:
         if not np.isfinite(out).all():
             raise ModelError(f"{self.source} computes NaN or infinite values: the model file is damaged "
                              "or was badly trained")
 
-    def _probe_radius(self, channels: int) -> int:
-        """For a foreign model: how far a one-pixel change spreads, plus a margin."""
-        return max(8, self._probe_reach(channels) + 4)  # margin: ReLUs can hide part of the field
+    def _probe_radius(self, contract: ModelContract) -> int:
+        """For a foreign model: how far a one-pixel change spreads (in input pixels), plus a margin."""
+        return max(8, self._probe_reach(contract) + 4)  # margin: ReLUs can hide part of the field
 
-    def _probe_reach(self, channels: int, size: int = 65) -> int:
-        """How many pixels from a changed input pixel the output changes (0: it does not)."""
+    def _probe_reach(self, contract: ModelContract, size: int = 65) -> int:
+        """How many input pixels from a changed input pixel the output changes (0: it does not)."""
         rng = np.random.default_rng(0)
-        base = rng.random((1, channels, size, size), dtype=np.float32)
+        base = rng.random((1, contract.channels, size, size), dtype=np.float32)
         changed = base.copy()
         changed[:, :, size // 2, size // 2] += 0.5
         try:
             diff = np.abs(self._run(changed) - self._run(base)).max(axis=(0, 1))
         except Exception as exc:
             raise ModelError(f"{self.source}: cannot run the model: {exc}") from None
-        if diff.shape != (size, size):
-            raise ModelError(f"{self.source}: output shape differs from input shape")
+        scale = contract.scale
+        if diff.shape != (size * scale, size * scale):
+            raise ModelError(f"{self.source}: output shape changes with the input's values")
         rows, cols = np.nonzero(diff > 0)
-        return 0 if rows.size == 0 else int(max(np.abs(rows - size // 2).max(), np.abs(cols - size // 2).max()))
+        if rows.size == 0:
+            return 0
+        centre = (size // 2) * scale + (scale - 1) / 2  # the changed pixel's centre in output pixels
+        reach = max(np.abs(rows - centre).max(), np.abs(cols - centre).max())
+        return math.ceil(reach / scale)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         name = self._session.get_inputs()[0].name
@@ -272,7 +348,8 @@ class Session:
         return lambda feeds: session.run(None, feeds)
 
     def run(self, planes: np.ndarray) -> np.ndarray:
-        """C x H x W float32 in, C x H x W float32 out (the whole plane at once).
+        """C x H x W float32 in, C x H x W float32 out (C x sH x sW under the low-resolution
+        contract; the whole plane at once).
 
         Raises ``ModelError`` if the output is not all finite numbers: written out, NaN would
         become an all-black or all-white image without a word.

@@ -204,13 +204,29 @@ def _pointwise(graph: GraphBuilder, values: str, affine: tuple[np.ndarray, np.nd
     return graph.node("Conv", [values, weight, graph.constant(offset.astype(np.float32))], kernel_shape=[1, 1])
 
 
-def prepare_graph(scale: int, planes: Planes, dense: bool) -> bytes:
+def prepare_graph(scale: int, planes: Planes, dense: bool, lowres: bool = False) -> bytes:
     """Input ``low`` (1 x B x h+4 x w+4, float32), and for the ``dense`` form the columns'
     interpolation matrix ``columns`` (w+4 x sw), the rows' ``taps`` (h x 5) and the output's
-    ``shape`` (``prepare_feeds``); output ``high`` (1 x K x sh x sw)."""
+    ``shape`` (``prepare_feeds``); output ``high`` (1 x K x sh x sw).
+
+    ``lowres`` (a model under the low-resolution contract): the C planes the network sees stay
+    low-resolution, output ``seen`` (1 x C x h x w), and ``high`` holds the B additive planes
+    only."""
     graph = GraphBuilder("srcnn-prepare")
     values = _pointwise(graph, "low", planes.into)
     inputs: list[tuple] = [("low", [1, planes.bands, "h", "w"])]
+    outputs: list[tuple] = []
+    interpolated = planes.planes
+    if lowres:
+        def part(first: int, last: int, inset: int, name: str | None = None) -> str:
+            starts = graph.constant(np.array([first, inset, inset], np.int64))
+            ends = graph.constant(np.array([last, -inset or 2**62, -inset or 2**62], np.int64))
+            return graph.node("Slice", [values, starts, ends, graph.constant(np.array([1, 2, 3], np.int64))], name)
+
+        part(0, planes.network, PAD, "seen")
+        outputs.append(("seen", [1, planes.network, "h0", "w0"]))
+        values = part(planes.network, planes.planes, 0)
+        interpolated = planes.bands
     if dense:
         wide = graph.node("MatMul", [values, "columns"])  # 1 x K x h+4 x sw
         taps = graph.node("Gather", [wide, "taps"], axis=2)  # 1 x K x h x 5 x sw
@@ -220,11 +236,11 @@ def prepare_graph(scale: int, planes: Planes, dense: bool) -> bytes:
     else:
         phases = phase_weights(scale)
         kernel = np.einsum("ai,bj->abij", phases, phases).reshape(scale * scale, 1, _TAPS, _TAPS)
-        kernel = np.tile(kernel, (planes.planes, 1, 1, 1)).astype(np.float32)  # one group per plane
+        kernel = np.tile(kernel, (interpolated, 1, 1, 1)).astype(np.float32)  # one group per plane
         values = graph.node("Conv", [values, graph.constant(kernel)], kernel_shape=[_TAPS, _TAPS],
-                            group=planes.planes)
+                            group=interpolated)
         graph.node("DepthToSpace", [values], "high", blocksize=scale, mode="CRD")
-    return graph.build(inputs, [("high", [1, planes.planes, "H", "W"])])
+    return graph.build(inputs, [("high", [1, interpolated, "H", "W"]), *outputs])
 
 
 def finish_graph(planes: Planes, dtype) -> bytes:

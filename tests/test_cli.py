@@ -269,7 +269,7 @@ def test_models_listing(runner, bundled_weights):
     table = runner.invoke(cli, ["models"])
     assert table.exit_code == 0 and "Table 5" not in table.output
     lines = table.output.splitlines()
-    assert lines[2] == "9-5-5_x3               bundled  9-5-5     x3   1     yes    30.00"
+    assert lines[2] == "9-5-5_x3               bundled  9-5-5       x3   1 bicubic      yes    30.00"
     assert max(len(line) for line in lines) <= 80  # paths only with -v or --json
     verbose = runner.invoke(cli, ["models", "-v"]).output.splitlines()
     assert verbose[4] == f"  {bundled_weights.resolve() / '9-5-5_x3.onnx'}"
@@ -287,7 +287,7 @@ def test_user_models_are_listed_and_used_beside_the_bundled(runner, bundled_weig
     (user / "manifest.json").write_text(json.dumps({"format": 2, "models": [entry]}))
     monkeypatch.setenv("SRCNN_MODELS", str(user))
     lines = runner.invoke(cli, ["models"]).output.splitlines()
-    assert lines[-1] == "sharp                  user     9-5-5     x3   1     yes    31.00"
+    assert lines[-3] == "sharp                  user     9-5-5       x3   1 bicubic      yes    31.00"
     from srcnn_cli.models import all_models, find_bundled, resolve_model
 
     assert find_bundled(None, 3, 1, all_models()).name == "9-5-5_x3"  # defaults stay bundled

@@ -59,12 +59,12 @@ def test_radius_from_metadata_and_from_probe():
     session = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(5, 3, 3))), device="cpu")
     assert session.contract.receptive_radius == 4
     # a foreign model carries no metadata: the probe measures how far a change spreads
-    assert session._probe_reach(1) == 4 and session._probe_radius(1) == 8  # (never below 8)
+    assert session._probe_reach(session.contract) == 4 and session._probe_radius(session.contract) == 8  # (never below 8)
     wide = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(9, 9, 9))), device="cpu")
-    assert wide._probe_reach(1) == 12 and wide._probe_radius(1) == 16  # the true radius, plus 4
+    assert wide._probe_reach(wide.contract) == 12 and wide._probe_radius(wide.contract) == 16  # the true radius, plus 4
     blind = random_layers(filter_sizes=(5, 3, 3))
     blind[0] = Layer(np.zeros_like(blind[0].weight), blind[0].bias)  # ignores its input
-    assert Session(srcnn_onnx_bytes(blind), device="cpu")._probe_reach(1) == 0
+    assert (blind_session := Session(srcnn_onnx_bytes(blind), device="cpu"))._probe_reach(blind_session.contract) == 0
 
 
 @pytest.mark.parametrize("height, width, tile, halo, rows, scale", [

@@ -14,7 +14,7 @@ from srcnn_cli.cli import cli  # noqa: E402
 from srcnn_cli.errors import TrainingError  # noqa: E402
 from srcnn_cli.models import PSNR_OVER_YCBCR, load_manifest  # noqa: E402
 from srcnn_cli.train.config import TrainConfig  # noqa: E402
-from srcnn_cli.train.data import extract_patches, load_subimages  # noqa: E402
+from srcnn_cli.train.data import PairSpec, extract_patches, load_subimages  # noqa: E402
 from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint, train  # noqa: E402
 
 
@@ -39,10 +39,10 @@ def tiny_config(data, out, **changes) -> TrainConfig:
 
 
 def test_subimages_are_extracted_once_and_cached(tiny_data):
-    inputs, targets, key = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    inputs, targets, key = load_subimages([str(tiny_data)], PairSpec(3, 1, 21, 9))
     # 48 x 48 images: windows at 0, 9, 18, 27 -> 16 per image
     assert inputs.shape == (48, 1, 21, 21) and targets.shape == inputs.shape
-    again = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    again = load_subimages([str(tiny_data)], PairSpec(3, 1, 21, 9))
     assert again[2] == key and np.array_equal(again[0], inputs)
     assert extract_patches(np.zeros((1, 5, 5), np.float32), 6, 1).shape == (0, 1, 6, 6)
 
@@ -51,12 +51,12 @@ def test_training_images_too_small_or_unreadable(tiny_data, tmp_path):
     # images without a whole sub-image add none (a 1-pixel row used to crash the downscale)
     Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tiny_data / "small.png")
     Image.fromarray(np.zeros((1, 300), np.uint8)).save(tiny_data / "row.png")
-    assert load_subimages([str(tiny_data)], 3, 1, 21, 9)[0].shape == (48, 1, 21, 21)
+    assert load_subimages([str(tiny_data)], PairSpec(3, 1, 21, 9))[0].shape == (48, 1, 21, 21)
     only_small = tmp_path / "small"
     only_small.mkdir()
     Image.fromarray(np.zeros((1, 300), np.uint8)).save(only_small / "row.png")
     with pytest.raises(TrainingError, match=r"^every image is smaller than one 21x21 sub-image$"):
-        load_subimages([str(only_small)], 3, 1, 21, 9)
+        load_subimages([str(only_small)], PairSpec(3, 1, 21, 9))
     (only_small / "empty.png").write_bytes(b"")
     result = CliRunner().invoke(cli, ["train", "--train-dir", str(only_small), "--samples", "16",
                                       "--out", str(tmp_path / "r")])
@@ -180,7 +180,7 @@ def test_cli_train_errors(tiny_data, tmp_path):
     result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "Error: training folder not found" in result.output
     result = runner.invoke(cli, ["train", "--arch", "9x5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r2")])
-    assert result.exit_code == 2 and "arch must be three odd sizes like 9-5-5, got '9x5'" in result.output
+    assert result.exit_code == 2 and "arch must be three odd sizes like 9-5-5, or fsrcnn, got '9x5'" in result.output
 
 
 def test_settings_that_cannot_train_fail_before_the_run(tiny_data, tmp_path):
@@ -273,7 +273,7 @@ def test_init_from_another_middle_filter_size(tiny_data, tmp_path):
     for name in ("conv1", "conv3"):
         torch.testing.assert_close(getattr(small, name).weight, getattr(source, name).weight)
     # the fitted 1 x 1 layer tracks the trained 3 x 3 one better than its centre tap does
-    inputs, _, _ = load_subimages([str(tiny_data)], 3, 1, 21, 9)
+    inputs, _, _ = load_subimages([str(tiny_data)], PairSpec(3, 1, 21, 9))
     with torch.no_grad():
         features = F.relu(source.conv1(torch.from_numpy(np.array(inputs))))
         wanted = source.conv2(features)

@@ -1,9 +1,35 @@
-"""The training configuration: every knob of a run, saved inside each checkpoint."""
+"""The training configuration: every knob of a run, saved inside each checkpoint, and what
+``--arch`` names: an SRCNN (``9-5-5``: filter sizes f1-f2-f3) or an FSRCNN (``fsrcnn``: the
+paper's FSRCNN(56,12,4); ``fsrcnn-s``: FSRCNN-s(32,5,1); ``fsrcnn-D-S-M``: any other)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 RECIPES = ("paper", "fast")
+FSRCNN_NAMED = {"fsrcnn": (56, 12, 4), "fsrcnn-s": (32, 5, 1)}
+
+
+def fsrcnn_dims(arch: str) -> tuple[int, int, int] | None:
+    """(d, s, m) of an FSRCNN arch name, None for any other name; ValueError when malformed."""
+    name = arch.lower()
+    if name in FSRCNN_NAMED:
+        return FSRCNN_NAMED[name]
+    if not name.startswith("fsrcnn-"):
+        return None
+    parts = name.split("-")[1:]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[0]) < 1 or int(parts[1]) < 1:
+        raise ValueError(f"an FSRCNN arch is fsrcnn, fsrcnn-s or fsrcnn-D-S-M like fsrcnn-56-12-4, got {arch!r}")
+    d, s, m = (int(p) for p in parts)
+    return d, s, m
+
+
+def canonical_arch(arch: str) -> str:
+    """The name an arch is recorded under: the paper's FSRCNNs by their names."""
+    dims = fsrcnn_dims(arch)
+    if dims is None:
+        return arch
+    named = {v: k for k, v in FSRCNN_NAMED.items()}
+    return named.get(dims, "fsrcnn-{}-{}-{}".format(*dims))
 
 
 @dataclass
@@ -23,6 +49,9 @@ class TrainConfig:
     # random flips and 90-degree rotations; None = the recipe's choice (fast: on; paper: off,
     # as published)
     augment: bool | None = None
+    # FSRCNN's augmentation: each image also shrunk by 0.9, 0.8, 0.7 and 0.6 before sub-images
+    # are cut (patch and stride stay in output pixels; low-resolution models cut patch / scale)
+    downscale_augment: bool = False
 
     # --- optimisation ---
     recipe: str = "fast"  # "paper": SGD as published; "fast": Adam + warm-up + cosine
@@ -51,14 +80,38 @@ class TrainConfig:
         return self.recipe == "fast" if self.augment is None else self.augment
 
     @property
+    def fsrcnn(self) -> tuple[int, int, int] | None:
+        """(d, s, m) for an FSRCNN run, None for an SRCNN one."""
+        return fsrcnn_dims(self.arch)
+
+    @property
+    def contract(self) -> str:
+        """``bicubic`` (the network sees the bicubic plane) or ``lowres`` (the low-resolution one)."""
+        return "lowres" if self.fsrcnn else "bicubic"
+
+    @property
+    def loss_crop(self) -> int:
+        """Output pixels left out of the loss on each side: SRCNN's valid convolutions lose
+        ``shrink``; FSRCNN pads every layer (as the paper does) and leaves out one input pixel's
+        worth, whose taps reach furthest into the padding."""
+        return self.scale if self.fsrcnn else self.shrink
+
+    def check_arch(self) -> None:
+        """ValueError, in the user's terms, when ``arch`` names no network."""
+        if not self.fsrcnn:
+            _ = self.filter_sizes
+
+    @property
     def filter_sizes(self) -> tuple[int, int, int]:
         parts = self.arch.split("-")
         if len(parts) != 3 or not all(part.isdigit() and int(part) % 2 == 1 for part in parts):
-            raise ValueError(f"arch must be three odd sizes like 9-5-5, got {self.arch!r}")
+            raise ValueError(f"arch must be three odd sizes like 9-5-5, or fsrcnn, got {self.arch!r}")
         sizes = tuple(int(part) for part in parts)
         return sizes  # type: ignore[return-value]
 
     @property
     def shrink(self) -> int:
-        """Pixels lost on each side by the three valid convolutions."""
+        """Pixels lost on each side by the three valid convolutions (none for FSRCNN, padded)."""
+        if self.fsrcnn:
+            return 0
         return sum((f - 1) // 2 for f in self.filter_sizes)

@@ -24,7 +24,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
 import torch
@@ -35,9 +35,9 @@ from ..files import atomic_output, list_images, write_atomic
 from ..imageio import load_uint8
 from ..machine import cpu_name
 from ..protocol import model_pair, score
-from .config import RECIPES, TrainConfig
-from .data import load_subimages
-from .model import SRCNN
+from .config import RECIPES, TrainConfig, canonical_arch
+from .data import PairSpec, load_subimages
+from .model import FSRCNN, SRCNN
 from .transfer import fit_middle_layer, same_shape
 
 RECORD = "config.json"
@@ -58,19 +58,38 @@ class TrainResult:
     finished: bool  # False when stopped early (max_steps or Ctrl-C): --resume continues
 
 
-def build_model(config: TrainConfig) -> SRCNN:
+Network = Union[SRCNN, FSRCNN]
+
+
+def build_model(config: TrainConfig) -> Network:
+    if config.fsrcnn:
+        d, s, m = config.fsrcnn
+        return FSRCNN(d, s, m, config.scale, config.channels)
     return SRCNN(config.filter_sizes, config.n1, config.n2, config.channels)
 
 
-def start_from(model: SRCNN, config: TrainConfig, source_state: dict, inputs: np.ndarray) -> None:
+def start_from(model: Network, config: TrainConfig, source_state: dict, inputs: np.ndarray) -> None:
     """--init: the checkpoint's weights; for another middle filter size, fitted (``transfer``)."""
-    known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
-    source = build_model(TrainConfig(**known))
+    source_config = check_init(config, source_state)
+    if config.fsrcnn:
+        source_config.scale = config.scale  # the deconvolution's weights serve any stride
+    source = build_model(source_config)
     source.load_state_dict(source_state["model"])
-    if same_shape(model, source):
+    if isinstance(model, FSRCNN) or isinstance(source, FSRCNN) or same_shape(model, source):
         model.load_state_dict(source.state_dict())
     else:
         fit_middle_layer(model, source, inputs, config.seed)
+
+
+def check_init(config: TrainConfig, source_state: dict) -> TrainConfig:
+    """The --init weights' own configuration, when they can start this run (before any data)."""
+    known = {k: v for k, v in source_state["config"].items() if k in TrainConfig.__dataclass_fields__}
+    source_config = TrainConfig(**known)
+    if bool(source_config.fsrcnn) != bool(config.fsrcnn):
+        raise TrainingError(f"--init {source_config.arch} cannot start a {config.arch} run: another network")
+    if config.fsrcnn and source_config.fsrcnn != config.fsrcnn:
+        raise TrainingError(f"--init {source_config.arch} has other widths than {config.arch}")
+    return source_config
 
 
 def load_init(spec: str, scale: int, channels: int) -> dict:
@@ -93,12 +112,20 @@ def load_init(spec: str, scale: int, channels: int) -> dict:
 
 def onnx_state(data: bytes, source: str) -> dict:
     """The weights of an SRCNN ONNX model (as srcnn-cli writes them) as a checkpoint-like state."""
-    from ..onnxmodel import read_layers
+    from ..onnxmodel import read_fsrcnn_state, read_layers
+
+    def read_fsrcnn(data: bytes) -> dict:
+        arch, tensors = read_fsrcnn_state(data)
+        return {"config": {"arch": arch, "channels": tensors["feature.weight"].shape[1]},
+                "model": {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}}
 
     try:
-        layers, _ = read_layers(data)
+        layers, metadata = read_layers(data)
+        fsrcnn = read_fsrcnn(data) if metadata.get("srcnn.contract") == "lowres" else None
     except Exception as exc:  # protobuf's decode errors have no common type
         raise TrainingError(f"--init {source} is not a readable ONNX model ({exc})") from None
+    if fsrcnn is not None:
+        return fsrcnn
     if len(layers) < 3:
         raise TrainingError(f"--init {source}: not an SRCNN model written by srcnn-cli "
                             "(it has no conv1/conv2/conv3 weights)")
@@ -110,21 +137,18 @@ def onnx_state(data: bytes, source: str) -> dict:
     return {"config": config, "model": model}
 
 
-def build_optimizer(config: TrainConfig, model: SRCNN) -> torch.optim.Optimizer:
-    early = list(model.conv1.parameters()) + list(model.conv2.parameters())
-    last = list(model.conv3.parameters())
+def build_optimizer(config: TrainConfig, model: Network) -> torch.optim.Optimizer:
+    """The network's own parameter groups, each at its multiple of the run's rate."""
     if config.recipe == "paper":
-        # The paper: SGD with momentum 0.9, 1e-4 for the first two layers and 1e-5 for the last
-        # ("a smaller learning rate in the last layer is important for the network to converge").
-        return torch.optim.SGD(
-            [{"params": early, "lr": 1e-4}, {"params": last, "lr": 1e-5}], momentum=0.9
-        )
-    return torch.optim.Adam(
-        [
-            {"params": early, "lr": config.lr},
-            {"params": last, "lr": config.lr * config.last_layer_lr_ratio},
-        ]
-    )
+        # The papers: SGD with momentum 0.9 and a tenth of the rate for the last layer (SRCNN:
+        # 1e-4 and 1e-5, "a smaller learning rate in the last layer is important for the network
+        # to converge"; FSRCNN: 1e-3 and 1e-4 for its deconvolution).
+        rate = 1e-3 if config.fsrcnn else 1e-4
+        groups = [{"params": params, "lr": rate * ratio} for params, ratio in model.param_groups(0.1)]
+        return torch.optim.SGD(groups, momentum=0.9)
+    groups = [{"params": params, "lr": config.lr * ratio}
+              for params, ratio in model.param_groups(config.last_layer_lr_ratio)]
+    return torch.optim.Adam(groups)
 
 
 def lr_factor(config: TrainConfig, samples_done: int, total_samples: int) -> float:
@@ -181,7 +205,7 @@ def validation_pairs(config: TrainConfig):
 
 
 @torch.no_grad()
-def validate(model: SRCNN, pairs, scale: int, channels: int) -> float | None:
+def validate(model: Network, pairs, scale: int, channels: int) -> float | None:
     """Mean PSNR with the eval protocol (replicate padding, uint8 rounding, shave, ``score``)."""
     if not pairs:
         return None
@@ -189,7 +213,7 @@ def validate(model: SRCNN, pairs, scale: int, channels: int) -> float | None:
     device = next(model.parameters()).device
     scores = []
     for pair in pairs:
-        plane = pair.bicubic
+        plane = pair.low if getattr(model, "contract", "bicubic") == "lowres" else pair.bicubic
         if channels == 1:
             tensor = torch.from_numpy(plane[None, None].astype(np.float32))
         else:
@@ -212,6 +236,8 @@ def reference_levels(config: TrainConfig, pairs) -> tuple[float | None, float | 
     if Path(config.val_dir).name == "Set5" and (config.n1, config.n2) == (64, 32):
         if config.channels == 3:
             paper = paper_psnr("Set5", config.scale, 3)[1] if config.arch == "9-1-5" else None
+        elif config.fsrcnn:
+            paper = paper_psnr("Set5", config.scale, 1, canonical_arch(config.arch))[1]
         elif config.arch == "9-5-5":
             paper = paper_psnr("Set5", config.scale)[1]
         elif config.scale == 3:
@@ -308,11 +334,14 @@ def check_settings(config: TrainConfig, resumed: bool) -> None:
     """Settings that cannot train fail here, before any data is read."""
     if not config.train_dirs:
         raise TrainingError("give at least one --train-dir")
+    if config.identity_init and config.fsrcnn:
+        raise TrainingError("--identity-init starts an SRCNN as the bicubic; an FSRCNN has no such start")
     if config.samples <= 0 and config.minutes <= 0:
         raise TrainingError("give a budget: --samples N or --minutes M")
-    if config.patch <= 2 * config.shrink:  # valid convolutions must leave at least one pixel
+    least = 2 * config.loss_crop + (config.scale if config.fsrcnn else 1)
+    if config.patch < least:  # the loss must see at least one pixel (FSRCNN: one input pixel's worth)
         raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: "
-                            f"it needs at least {2 * config.shrink + 1}")
+                            f"it needs at least {least}")
     if config.val_dir and not Path(config.val_dir).is_dir():
         if not resumed:
             raise TrainingError(f"validation folder not found: {config.val_dir}")
@@ -351,8 +380,9 @@ class TrainingData:
 
 
 def load_data(config: TrainConfig, device: torch.device, state: dict | None) -> TrainingData:
-    inputs, targets, key = load_subimages(config.train_dirs, config.scale, config.channels, config.patch,
-                                          config.stride)
+    spec = PairSpec(config.scale, config.channels, config.patch, config.stride, config.contract,
+                    config.downscale_augment)
+    inputs, targets, key = load_subimages(config.train_dirs, spec)
     if state is not None and state["data_fingerprint"] != key:
         raise TrainingError("the training data changed since this run started; cannot resume")
     data = TrainingData(np.ascontiguousarray(inputs), np.ascontiguousarray(targets), key)
@@ -370,13 +400,13 @@ LAYOUT = torch.channels_last
 
 
 def initial_model(config: TrainConfig, device: torch.device, init_state: dict | None,
-                  inputs: np.ndarray) -> SRCNN:
+                  inputs: np.ndarray) -> Network:
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model = build_model(config)
     if config.recipe == "paper":
         model.paper_init()
-    if config.identity_init:
+    if config.identity_init and isinstance(model, SRCNN):
         model.identity_init()
     if init_state is not None:
         start_from(model, config, init_state, inputs)
@@ -394,7 +424,7 @@ class Progress:
     log: list = field(default_factory=list)
 
     @classmethod
-    def restore(cls, state: dict, model: SRCNN, optimizer: torch.optim.Optimizer) -> Progress:
+    def restore(cls, state: dict, model: Network, optimizer: torch.optim.Optimizer) -> Progress:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
@@ -402,7 +432,7 @@ class Progress:
         return cls(state["step"], state["samples"], state["wall_s"], state["total_samples"], state["log"])
 
 
-def snapshot(config: TrainConfig, model: SRCNN, optimizer, progress: Progress, data: TrainingData,
+def snapshot(config: TrainConfig, model: Network, optimizer, progress: Progress, data: TrainingData,
              device: torch.device) -> dict:
     return {
         "format": "srcnn-cli checkpoint 1",
@@ -424,7 +454,7 @@ def snapshot(config: TrainConfig, model: SRCNN, optimizer, progress: Progress, d
     }
 
 
-def train_step(config: TrainConfig, model: SRCNN, optimizer, base_lrs: list[float], data: TrainingData,
+def train_step(config: TrainConfig, model: Network, optimizer, base_lrs: list[float], data: TrainingData,
                progress: Progress, device: torch.device, perm_cache: dict) -> tuple[float, float]:
     """One batch: gather, augment, crop the target to the valid centre, forward, backward, step.
     Returns (loss, learning-rate factor)."""
@@ -433,13 +463,16 @@ def train_step(config: TrainConfig, model: SRCNN, optimizer, base_lrs: list[floa
     x, y = data.gather(picked, device)
     if config.augmenting:
         x, y = augment(config.seed, progress.step, x, y)
-    crop = config.shrink  # valid convolutions: the loss sees the centre only
+    crop = config.loss_crop  # the loss sees the centre only
     y = y[:, :, crop: y.shape[2] - crop, crop: y.shape[3] - crop]
     x, y = x.to(device, memory_format=LAYOUT), y.to(device)
     factor = lr_factor(config, progress.samples, progress.total_samples or 10**12)
     for group, base in zip(optimizer.param_groups, base_lrs):
         group["lr"] = base * factor
-    loss = loss_fn(config, model(x), y)
+    output = model(x)
+    if output.shape[-1] != y.shape[-1]:  # a padded network's output is as large as its target
+        output = output[:, :, crop: output.shape[2] - crop, crop: output.shape[3] - crop]
+    loss = loss_fn(config, output, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -507,6 +540,8 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     device = prepare_device(config)
     init_state = load_init(config.init, config.scale, config.channels) if state is None and config.init else None
+    if init_state is not None:
+        check_init(config, init_state)
 
     # --- data, model, optimiser ---
     data = load_data(config, device, state)
