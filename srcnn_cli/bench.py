@@ -51,6 +51,7 @@ class BenchReport:
     results: list[BenchResult]
     bicubic_ms: float
     bicubic_set14_psnr: float | None
+    set14_missing: str | None = None  # why the Set14 column is empty, where it was wanted
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -112,6 +113,18 @@ def measure_peak(device: str = "cpu", threads: int = 0, size: int = 2048, repeat
         candidates["OpenVINO MatMul"] = min(_timed(lambda: request.infer({"a": a, "b": b}), repeat))
     source, seconds = min(candidates.items(), key=lambda item: item[1])
     return flop / seconds / 1e9, source
+
+
+def set14_problem(data_dir) -> str | None:
+    """Why Set14 PSNR cannot be measured (where it was looked for), or None when it can."""
+    from .errors import DatasetNotFound
+    from .evaluate import find_dataset
+
+    try:
+        find_dataset("Set14", data_dir)
+    except DatasetNotFound as exc:
+        return str(exc)
+    return None
 
 
 def set14_psnr(run_model, scale: int, channels: int, data_dir, name: str, lowres: bool = False) -> float | None:
@@ -233,8 +246,9 @@ def bench(
     bicubic_psnr = set14_psnr(lambda plane: plane, scale, 1, data_dir, "bicubic")
     from .machine import cpu_name
 
+    missing = None if data_dir is False else set14_problem(data_dir)
     return BenchReport(device_used, cpu_name(), (width, height), threads, peak, source, results, bicubic_ms,
-                       bicubic_psnr)
+                       bicubic_psnr, missing)
 
 
 def bench_plot(report: BenchReport, path) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SrcnnError
+from .extras import install_hint
 
 
 @dataclass
@@ -35,7 +36,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise SrcnnError("charts need matplotlib: pip install 'srcnn-cli[plot]'") from None
+        raise SrcnnError(f"charts need matplotlib: {install_hint('plot')}") from None
     matplotlib.use("Agg")  # files only, never a window
     from matplotlib import pyplot
 

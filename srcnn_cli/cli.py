@@ -39,7 +39,7 @@ from .cli_options import (
     tile_option,
     trained_scales,
 )
-from .errors import SrcnnError
+from .errors import SrcnnError, UnknownModel
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -79,6 +79,8 @@ def library_errors(command):
         try:
             with _sigterm_raises():
                 return command(*args, **kwargs)
+        except UnknownModel as exc:  # a name that names nothing is a usage error
+            raise click.UsageError(str(exc)) from None
         except SrcnnError as exc:
             raise click.ClickException(str(exc)) from None
         except (KeyboardInterrupt, Terminated) as exc:
@@ -175,7 +177,7 @@ def cli():
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse inputs with more pixels than this.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: this machine; ray: a Ray cluster's workers (pip install 'srcnn-cli[ray]').")
+              help="local: this machine; ray: a Ray cluster's workers (the [ray] extra).")
 @click.option("--ray-address", help="The Ray cluster to join (default: $RAY_ADDRESS, else a local Ray for the run).")
 @click.option("--workers", type=click.IntRange(min=1), help="Ray workers (default: as many as the CPUs allow).")
 @threads_option
@@ -601,7 +603,9 @@ def _need_torch():
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise click.ClickException("this command needs PyTorch: pip install 'srcnn-cli[train]'") from None
+        from .extras import install_hint
+
+        raise click.ClickException(f"this command needs PyTorch: {install_hint('train')}") from None
 
 
 @cli.command(epilog=examples(
@@ -842,6 +846,14 @@ def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, 
     device = resolve_device(device, gpu)
     _prepare_output(json_path, "--json")
     _prepare_output(plot_path, "--plot")
+    if plot_path:  # the plot is Set14 PSNR against time: without Set14, say so before any timing
+        if no_psnr:
+            raise click.UsageError("--plot draws Set14 PSNR against time: drop --no-psnr")
+        from .bench import set14_problem
+
+        problem = set14_problem(data_dir)
+        if problem:
+            raise click.ClickException(f"--plot needs Set14 PSNR: {problem}")
     models = [m for m in model.split(",") if m]
     bar = None
     if sys.stderr.isatty() and not quiet:
@@ -865,6 +877,8 @@ def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, 
                        f"{r.end_to_end_fraction:>8.2f} {_num(r.peak_rss_mib, 0):>7} {_num(r.set14_psnr):>8}")
         click.echo(f"{'bicubic':<14} {'numpy':<11} {report.bicubic_ms:>9.1f} {'':>6} {'':>7} {'':>13} {'':>6} "
                    f"{'':>8} {'':>7} {_num(report.bicubic_set14_psnr):>8}")
+        if report.set14_missing:
+            click.echo(f"Set14 dB is - because {report.set14_missing}")
     if json_path:
         text = json.dumps(report.to_json(), indent=2)
         if json_path == "-":

@@ -78,8 +78,20 @@ def device_options(command):
     """``--device auto|cpu|cuda|cuda:N`` (auto by default) and ``-g/--gpu N`` for ``cuda:N``."""
     command = click.option("-g", "--gpu", "gpu", type=click.IntRange(min=0), default=None,
                            help="Run on GPU number N (the same as --device cuda:N).")(command)
-    return click.option("--device", default="auto", show_default=True,
+    return click.option("--device", default="auto", show_default=True, callback=_device_spelling,
                         help="auto (CUDA when it works, else CPU), cpu, cuda or cuda:N.")(command)
+
+
+def _device_spelling(ctx, param, value: str) -> str:
+    """A device name that is no device at all is a usage error (2), found before any work."""
+    from .errors import DeviceError
+    from .runtime import parse_device
+
+    try:
+        parse_device(value)
+    except DeviceError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def resolve_device(device: str, gpu: int | None) -> str:

@@ -25,9 +25,10 @@ from typing import Any, Callable, ClassVar
 
 from .batch import BatchOptions, FileResult, Job, process_job
 from .errors import SrcnnError
+from .extras import install_hint
 from .files import remove_stale_partials
 
-RAY_EXTRA_HINT = "pip install 'srcnn-cli[ray]'"
+RAY_EXTRA_HINT = install_hint("ray")
 
 
 class RayError(SrcnnError):
@@ -39,8 +40,12 @@ def ray_installed() -> bool:
 
 
 def _ray():
+    """Ray, imported without its usage statistics: Ray reports each cluster it starts to its
+    makers unless ``RAY_USAGE_STATS_ENABLED=0`` (its own switch, read when the cluster starts);
+    srcnn sends nothing, and a value the user set is left as it is."""
     if not ray_installed():
         raise RayError(f"--engine ray needs Ray: {RAY_EXTRA_HINT}")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
     import ray.data
 

@@ -13,6 +13,10 @@ class ModelError(SrcnnError):
     """A model that is missing, corrupt, of the wrong shape, or unknown by name."""
 
 
+class UnknownModel(ModelError):
+    """A model name that names no model: a usage error (exit code 2), found before any work."""
+
+
 class DeviceError(SrcnnError):
     """An execution device that was required but is not available."""
 

@@ -26,13 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, UnknownModel
 from .matfile import MatFileError, load_mat
 from .onnxmodel import Layer, srcnn_onnx_bytes
 
 MANIFEST = "manifest.json"
 CHANNEL_NAMES = {"y": 1, "rgb": 3}
-MANIFEST_FORMAT = 2  # 2: the PSNR measure and skipped sets left the psnr dict for their own fields
+# 2: the PSNR measure and skipped sets left the psnr dict for their own fields; 3: each entry names its
+# model contract (``contract``: bicubic or lowres); entries of formats 1 and 2 are bicubic
+MANIFEST_FORMAT = 3
 PSNR_OVER_Y = "paper luma: rgb2ycbcr Y (BSD200: rgb2gray, as Table 4)"
 PSNR_OVER_YCBCR = "Table 5: PSNR over uint8 Y, Cb, Cr"
 
@@ -157,7 +159,7 @@ def find_bundled(name: str | None, scale: int, channels: int, models: list[Model
         kind = "rgb" if channels == 3 else "y"
         wanted = f"model {name} at x{scale} ({kind})" if name else f"{kind} model at x{scale}"
         available = ", ".join(m.name for m in models) or "none (no weights are bundled)"
-        raise ModelError(f"no bundled {wanted}; available: {available}")
+        raise UnknownModel(f"no bundled {wanted}; available: {available}")
     return chosen[0]
 
 
@@ -167,8 +169,12 @@ def looks_like_path(spec: str) -> bool:
 
 def resolve_model(spec: str | None, scale: int, channels: int = 1) -> LoadedModel:
     """Turn a user's ``-m`` value into model bytes (checked against the manifest if bundled)."""
+    if spec is not None and not spec.strip():
+        raise UnknownModel("an empty model name ('') names no model: leave -m out for the default")
     if spec is not None and looks_like_path(spec):
         path = Path(spec).expanduser()
+        if path.exists() and not path.is_file():
+            raise ModelError(f"{spec} is not a model file (a folder, a device or a pipe)")
         if not path.is_file():
             raise ModelError(f"model file not found: {spec}")
         if path.suffix.lower() == ".mat":

@@ -328,10 +328,22 @@ def fsrcnn_onnx_bytes(weights: FsrcnnWeights, metadata: dict[str, str] | None = 
 
     Each convolution pads by replicating edges and is followed by its PRelu; the deconvolution
     is written as its sub-pixel convolution (``subpixel_deconvolution``) and DepthToSpace. The
-    layers' own tensors are kept under their PyTorch names (``read_fsrcnn_state``)."""
+    deconvolution's edge padding is done before the trailing 1 x 1 layers (the expanding one):
+    they act on each pixel alone, so padding their input or their output is the same, and their
+    input has s channels where their output has d. The layers' own tensors are kept under their
+    PyTorch names (``read_fsrcnn_state``)."""
     graph = GraphBuilder("fsrcnn")
     current = "input"
     radius = 0
+    deconv_weight = np.asarray(weights.deconv[0], np.float32)
+    kernel, before, after = subpixel_deconvolution(deconv_weight, weights.scale)
+    sizes = [np.asarray(weight).shape[-1] for weight, _ in weights.convs]
+    pointwise_from = len(sizes) - next((i for i, size in enumerate(reversed(sizes)) if size > 1), len(sizes))
+
+    def edge_pad(values: str, first: int, last: int) -> str:
+        pads = graph.constant(np.array([0, 0, first, first, 0, 0, last, last], np.int64))
+        return graph.node("Pad", [values, pads], mode="edge")
+
     for index, ((weight, bias), slope) in enumerate(zip(weights.convs, weights.slopes)):
         weight = np.asarray(weight, np.float32)
         r = weight.shape[-1] // 2
@@ -339,20 +351,19 @@ def fsrcnn_onnx_bytes(weights: FsrcnnWeights, metadata: dict[str, str] | None = 
         name = "feature" if index == 0 else f"body.{index - 1}"
         w = graph.named_constant(f"{name}.weight", weight)
         b = graph.named_constant(f"{name}.bias", np.asarray(bias, np.float32).reshape(-1))
+        if index == pointwise_from:
+            current = edge_pad(current, before, after)
         if r:
-            current = graph.node("Pad", [current, graph.constant(np.array([0, 0, r, r, 0, 0, r, r], np.int64))],
-                                 mode="edge")
+            current = edge_pad(current, r, r)
         current = graph.node("Conv", [current, w, b], kernel_shape=list(weight.shape[2:]), pads=[0, 0, 0, 0])
         slopes = np.asarray(slope, np.float32).reshape(-1, 1, 1)
         current = graph.node("PRelu", [current, graph.named_constant(f"prelus.{index}.weight", slopes)])
-    deconv_weight = np.asarray(weights.deconv[0], np.float32)
+    if pointwise_from == len(sizes):
+        current = edge_pad(current, before, after)
     channels = deconv_weight.shape[1]
     deconv_bias = np.asarray(weights.deconv[1], np.float32).reshape(-1)
-    kernel, before, after = subpixel_deconvolution(deconv_weight, weights.scale)
     phases = graph.named_constant("deconv.phases", kernel)
     phase_bias = graph.named_constant("deconv.phase_bias", np.tile(deconv_bias, weights.scale**2))
-    pads = np.array([0, 0, before, before, 0, 0, after, after], np.int64)
-    current = graph.node("Pad", [current, graph.constant(pads)], mode="edge")
     current = graph.node("Conv", [current, phases, phase_bias], kernel_shape=list(kernel.shape[2:]),
                          pads=[0, 0, 0, 0])
     graph.node("DepthToSpace", [current], "output", blocksize=weights.scale, mode="DCR")

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import cache
 from .errors import DeviceError, ModelError
+from .extras import install_hint
 from .limits import RUNTIMES
 from .machine import cpu_identity
 
@@ -55,8 +56,8 @@ def _ort():
     try:
         import onnxruntime
     except ImportError:
-        raise DeviceError("no ONNX Runtime is installed: pip install 'srcnn-cli[cpu]' "
-                          "(or 'srcnn-cli[cuda]' for an NVIDIA GPU)") from None
+        raise DeviceError(f"no ONNX Runtime is installed: {install_hint('cpu')} (for an NVIDIA GPU: "
+                          f"{install_hint('cuda')})") from None
     return onnxruntime
 
 
@@ -90,7 +91,7 @@ def choose_providers(device: str, available: list[str]) -> list:
     if kind == "cuda":
         raise DeviceError(
             f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
-            f"(providers: {', '.join(available)}); install srcnn-cli[cuda] or use --device cpu"
+            f"(providers: {', '.join(available)}); use --device cpu, or {install_hint('cuda')}"
             + _both_wheels_hint()
         )
     return [CPU]
@@ -106,7 +107,7 @@ def _both_wheels_hint() -> str:
     except metadata.PackageNotFoundError:
         return ""
     return (". Both onnxruntime and onnxruntime-gpu are installed and the CPU one shadows the "
-            "GPU one: pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'srcnn-cli[cuda]'")
+            f"GPU one: pip uninstall -y onnxruntime onnxruntime-gpu, then {install_hint('cuda')}")
 
 
 def _session_options(threads: int):
@@ -434,7 +435,7 @@ def _openvino():
     try:
         import openvino
     except ImportError:
-        raise DeviceError("--runtime openvino needs OpenVINO: pip install 'srcnn-cli[openvino]'") from None
+        raise DeviceError(f"--runtime openvino needs OpenVINO: {install_hint('openvino')}") from None
     return openvino
 
 

@@ -63,7 +63,7 @@ def test_bench_cli_json(small_model, tmp_path):
     assert "Invalid value for '--size': at most 16 megapixels: bench times whole frames" in huge.output
     plot = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
                                "--plot", str(tmp_path / "p.png")])
-    assert plot.exit_code == 1 and "Error: --plot needs Set14 PSNR" in plot.output
+    assert plot.exit_code == 2 and "Error: --plot draws Set14 PSNR against time: drop --no-psnr" in plot.output
     (tmp_path / "blocker").write_text("a file, not a folder")
     blocked = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
                                   "--json", str(tmp_path / "blocker" / "b.json")])
@@ -81,3 +81,27 @@ def test_the_model_alone_and_the_whole_are_timed_in_turn():
     model_times, whole_times = alternated([lambda: calls.append("model"), lambda: calls.append("whole")], 3)
     assert calls == ["model", "whole"] * 4  # a warm-up of each, then three turns
     assert len(model_times) == len(whole_times) == 3 and min(model_times + whole_times) >= 0
+
+
+def test_plot_without_set14_fails_before_any_timing(tmp_path, monkeypatch):
+    """--plot needs Set14: where it is not found, one error names where it was looked for, and no
+    model is timed first (it once benchmarked for over a minute, then failed)."""
+    import srcnn_cli.bench
+
+    monkeypatch.setenv("SRCNN_DATA", str(tmp_path / "nodata"))
+    monkeypatch.setattr(srcnn_cli.bench, "bench_model", lambda *a, **k: pytest.fail("a model was timed"))
+    result = CliRunner().invoke(cli, ["bench", "-m", "9-5-5", "--data-dir", str(tmp_path / "empty"),
+                                      "--plot", str(tmp_path / "p.png")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --plot needs Set14 PSNR: dataset Set14 not found (looked in ")
+    assert str(tmp_path / "empty" / "Set14") in result.output and not (tmp_path / "p.png").exists()
+
+
+def test_the_table_says_why_set14_is_missing(small_model, tmp_path):
+    result = CliRunner().invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1",
+                                      "--data-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 0, result.output
+    assert "\nSet14 dB is - because dataset Set14 not found (looked in " in result.output
+    no_psnr = CliRunner().invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1",
+                                       "--no-psnr"])
+    assert no_psnr.exit_code == 0 and "Set14 dB is -" not in no_psnr.output

@@ -248,10 +248,15 @@ def test_model_errors(runner, tmp_path, identity_model, bundled_weights):
     (tmp_path / "bad.onnx").write_bytes(b"garbage")
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(tmp_path / "bad.onnx")])
     assert result.exit_code == 1 and f"Error: cannot load {tmp_path / 'bad.onnx'}" in result.output
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-1-5"])
-    assert result.exit_code == 1 and "Error: no bundled model 9-1-5 at x3 (y); available: 9-5-5_x2" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-1-5"])  # a usage error, before any work
+    assert result.exit_code == 2 and "Error: no bundled model 9-1-5 at x3 (y); available: 9-5-5_x2" in result.output
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", ""])
+    assert result.exit_code == 2
+    assert result.output.endswith("Error: an empty model name ('') names no model: leave -m out for the default\n")
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(tmp_path)])  # exists, not a file
+    assert result.exit_code == 1 and result.output == f"Error: {tmp_path} is not a model file (a folder, a device or a pipe)\n"
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--device", "tpu"])
-    assert result.exit_code == 1 and "Error: unknown device 'tpu'" in result.output
+    assert result.exit_code == 2 and "Error: Invalid value for '--device': unknown device 'tpu'" in result.output
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "1"])
     assert result.exit_code == 2 and "a scale is a factor above 1" in result.output
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "5"])  # x4, x2, then bicubic

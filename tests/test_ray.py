@@ -201,5 +201,5 @@ def test_engine_options_are_checked_before_any_work(tmp_path, identity_model, mo
     result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray",
                                  "-m", str(identity_model)])
     assert result.exit_code == 1
-    assert result.output == "Error: --engine ray needs Ray: pip install 'srcnn-cli[ray]'\n"
+    assert result.output == "Error: --engine ray needs Ray: pip install \".[ray]\" from a clone, or 'srcnn-cli[ray]'\n"
     assert not (tmp_path / "out").exists()
