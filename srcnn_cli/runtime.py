@@ -11,6 +11,8 @@ equals an untiled run.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import importlib.util
 import io
 import math
@@ -55,6 +57,8 @@ def _ort():
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # its own log: errors only (warnings are ours to say)
     except ImportError:
         raise DeviceError(f"no ONNX Runtime is installed: {install_hint('cpu')} (for an NVIDIA GPU: "
                           f"{install_hint('cuda')})") from None
@@ -81,10 +85,53 @@ def parse_device(device: str) -> tuple[str, int]:
     raise DeviceError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N")
 
 
-def choose_providers(device: str, available: list[str]) -> list:
-    """Execution providers for ``device`` given what onnxruntime offers (pure, testable)."""
+def cuda_start_problem(index: int = 0) -> str | None:
+    """Why CUDA cannot start on device ``index``, found cheaply before any session: the NVIDIA
+    driver's library does not load, the driver does not start, or there is no such device.
+    None when it can. (onnxruntime finds out by failing, with screens of its own log.)"""
+    return _cuda_driver_problem() or _cuda_device_problem(index)
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_driver():
+    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll", "libcuda.dylib"):
+        with contextlib.suppress(OSError):
+            return ctypes.CDLL(name)
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_driver_problem() -> str | None:
+    driver = _cuda_driver()
+    if driver is None:
+        return "no NVIDIA driver (its library libcuda could not be loaded)"
+    code = driver.cuInit(0)
+    if code != 0:
+        return f"the NVIDIA driver did not start (cuInit error {code}: no usable GPU, or a driver mismatch)"
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _cuda_device_problem(index: int) -> str | None:
+    count = ctypes.c_int(0)
+    code = _cuda_driver().cuDeviceGetCount(ctypes.byref(count))
+    if code != 0 or count.value == 0:
+        return "no CUDA device on this machine"
+    if index >= count.value:
+        return f"no CUDA device {index}: this machine has {count.value} (0 to {count.value - 1})"
+    return None
+
+
+def choose_providers(device: str, available: list[str], cuda_problem: str | None = None) -> list:
+    """Execution providers for ``device`` given what onnxruntime offers and why CUDA cannot
+    start, where it cannot (``cuda_start_problem``): ``auto`` then takes the CPU without a
+    word, an explicit CUDA device is one error naming the cause (pure, testable)."""
     kind, index = parse_device(device)
     if kind == "cpu":
+        return [CPU]
+    if CUDA in available and cuda_problem is not None:
+        if kind == "cuda":
+            raise DeviceError(f"--device {device} cannot start CUDA: {cuda_problem}")
         return [CPU]
     if CUDA in available:
         return [(CUDA, {"device_id": index}), CPU]
@@ -119,10 +166,19 @@ def _session_options(threads: int):
     return options
 
 
+def providers_for(device: str) -> list:
+    """``choose_providers`` with what this onnxruntime offers and, where it offers CUDA, whether
+    CUDA can start here (asked of the driver, not by making a session)."""
+    kind, index = parse_device(device)
+    available = _ort().get_available_providers()
+    problem = cuda_start_problem(index) if CUDA in available and kind != "cpu" else None
+    return choose_providers(device, available, problem)
+
+
 def raw_session(model: bytes, device: str = "cpu", threads: int = 0):
     """A plain onnxruntime session with our provider choice (for graphs that are not SRCNNs)."""
     ort = _ort()
-    providers = choose_providers(device, ort.get_available_providers())
+    providers = providers_for(device)
     return ort.InferenceSession(model, sess_options=_session_options(threads), providers=providers)
 
 
@@ -190,7 +246,7 @@ class Session:
     def __init__(self, model: bytes, device: str = "auto", threads: int = 0, source: str = "model"):
         ort = _ort()
         kind, _ = parse_device(device)
-        providers = choose_providers(device, ort.get_available_providers())
+        providers = providers_for(device)
         if any(isinstance(p, tuple) and p[0] == CUDA for p in providers):
             _preload_cuda_libraries(ort)
         try:
@@ -205,14 +261,11 @@ class Session:
         self.providers = self._session.get_providers()
         wanted_cuda = any(p == CUDA or (isinstance(p, tuple) and p[0] == CUDA) for p in providers)
         if wanted_cuda and CUDA not in self.providers:
+            missing = ("the GPU and its driver are there, but onnxruntime could not load the CUDA or cuDNN "
+                       f"libraries it needs ({install_hint('cuda')})")
             if kind == "cuda":
-                raise DeviceError(f"--device {device}: CUDA could not be started; see onnxruntime's log")
-            warnings.warn(
-                "CUDA WAS REQUESTED BUT IS NOT ACTIVE: onnxruntime fell back to the CPU "
-                "(check the CUDA/cuDNN libraries); running on the CPU",
-                SrcnnWarning,
-                stacklevel=2,
-            )
+                raise DeviceError(f"--device {device} cannot start CUDA: {missing}")
+            warnings.warn(f"running on the CPU: {missing}", SrcnnWarning, stacklevel=2)
         self.contract = self._check_contract()
 
     @property
@@ -486,7 +539,7 @@ def open_session(model: bytes, device: str = "auto", threads: int = 0, source: s
             raise DeviceError("--runtime openvino runs on the CPU: use --device cpu, or --runtime onnxruntime "
                               "for CUDA")
         return OpenVinoSession(model, threads, source)
-    cpu_only = kind == "cpu" or (kind == "auto" and CUDA not in _ort().get_available_providers())
+    cpu_only = kind == "cpu" or (kind == "auto" and providers_for(device) == [CPU])
     if runtime == "auto" and cpu_only and openvino_installed():
         return OpenVinoSession(model, threads, source)
     return Session(model, device, threads, source)

@@ -29,7 +29,7 @@ def test_choose_providers():
     assert choose_providers("auto", [CPU]) == [CPU]
     assert choose_providers("auto", [CUDA, CPU]) == [(CUDA, {"device_id": 0}), CPU]
     assert choose_providers("cuda:2", [CUDA, CPU])[0] == (CUDA, {"device_id": 2})
-    with pytest.raises(DeviceError, match="install srcnn-cli\\[cuda\\]"):
+    with pytest.raises(DeviceError, match=r"use --device cpu, or pip install \"\.\[cuda\]\" from a clone"):
         choose_providers("cuda", [CPU])
 
 
@@ -200,7 +200,7 @@ def test_runtime_choice_errors(monkeypatch):
         open_session(model, "cpu", runtime="tvm")
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
     monkeypatch.setattr("srcnn_cli.runtime.openvino_installed", lambda: False)
-    with pytest.raises(DeviceError, match=r"--runtime openvino needs OpenVINO: pip install 'srcnn-cli\[openvino\]'"):
+    with pytest.raises(DeviceError, match=r"--runtime openvino needs OpenVINO: pip install \"\.\[openvino\]\" from a clone, or 'srcnn-cli\[openvino\]'"):
         open_session(model, "cpu", runtime="openvino")
     assert type(open_session(model, "cpu")) is Session  # auto without OpenVINO: onnxruntime
 
@@ -238,3 +238,31 @@ def test_each_runtime_chooses_its_tile():
         assert open_session(light_rgb, "cpu", runtime="openvino").auto_tile() == auto_tile(3, 6)
     unrecorded = srcnn_onnx_bytes(random_layers(2, (9, 1, 5), n1=4, n2=4))  # no architecture recorded
     assert open_session(unrecorded, "cpu").auto_tile() == auto_tile(1, 6)
+
+
+def test_cuda_that_cannot_start_is_quiet_for_auto_and_one_error_when_asked(monkeypatch, recwarn):
+    """onnxruntime offers CUDA (the [cuda] wheel) on a machine where it cannot start: ``auto``
+    takes the CPU without a word and without trying CUDA (which printed screens of onnxruntime's
+    errors); an explicit CUDA device is one error naming the cause."""
+    import srcnn_cli.runtime as runtime
+
+    monkeypatch.setattr(runtime._ort(), "get_available_providers", lambda: [CUDA, CPU])  # as the [cuda] wheel
+    monkeypatch.setattr(runtime, "cuda_start_problem",
+                        lambda index=0: "no NVIDIA driver (its library libcuda could not be loaded)")
+    session = Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="auto")
+    assert session.providers == [CPU] and session.device == "cpu"
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    with pytest.raises(DeviceError) as caught:
+        Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="cuda:1")
+    assert str(caught.value) == ("--device cuda:1 cannot start CUDA: no NVIDIA driver (its library libcuda could "
+                                 "not be loaded)")
+    assert choose_providers("auto", [CUDA, CPU], "no CUDA device on this machine") == [CPU]
+
+
+def test_the_driver_is_asked_cheaply():
+    """On this machine (no GPU in CI) the answer comes from the driver library alone, in one line."""
+    from srcnn_cli.runtime import cuda_start_problem
+
+    problem = cuda_start_problem(0)
+    assert problem is None or ("\n" not in problem and problem.startswith(("no NVIDIA driver", "the NVIDIA driver",
+                                                                            "no CUDA device")))
