@@ -150,7 +150,54 @@ def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:
     return False
 
 
+def _decode_16bit_tiff(data: bytes) -> np.ndarray:
+    """A 16-bit TIFF of 2 to 4 samples through tifffile: gray + alpha, RGB or RGBA, as stored
+    (OpenCV's reader made a gray + alpha file 8-bit gray without its alpha, without a word).
+    Colour models other than gray and RGB (CMYK, say) are unsupported, not corrupt."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages[0]
+            photometric = page.photometric
+            samples = page.samplesperpixel
+            if photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB):
+                raise UnsupportedImage(f"16-bit TIFF in {photometric.name} colour is not supported "
+                                       "(gray and RGB are, each with alpha)")
+            pixels = page.asarray()
+            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+    except UnsupportedImage:
+        raise
+    except Exception as exc:  # tifffile raises its own, and ValueError, for damaged files
+        if "imagecodecs" in str(exc):  # a compression tifffile reads only with that package
+            raise UnsupportedImage(f"16-bit gray + alpha TIFF with this compression is not supported ({exc})") from None
+        raise UnsupportedImage(f"corrupt 16-bit TIFF data ({exc or type(exc).__name__})") from None
+    if separate:
+        pixels = np.moveaxis(pixels, 0, -1)
+    wanted = 2 if photometric == tifffile.PHOTOMETRIC.MINISBLACK else (3, 4)
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in np.atleast_1d(wanted):
+        raise UnsupportedImage(f"16-bit TIFF with {samples} samples of {pixels.dtype} in {photometric.name} colour "
+                               "is not supported")
+    return np.ascontiguousarray(pixels)
+
+
+def _tiff_is_16bit_multisample(data: bytes) -> bool:
+    """Whether a TIFF's first page holds 16-bit unsigned samples, two or more to a pixel, that
+    OpenCV's reader would get wrong: gray + alpha, or a colour model other than RGB."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages[0]
+            wide = page.bitspersample == 16 and page.samplesperpixel >= 2 and page.sampleformat == 1
+            return wide and (page.samplesperpixel == 2 or page.photometric != tifffile.PHOTOMETRIC.RGB)
+    except Exception:  # not readable by tifffile either: OpenCV's reader decides
+        return False
+
+
 def _decode_16bit_colour(data: bytes, png_colour_type: int | None) -> np.ndarray:
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+") and _tiff_is_16bit_multisample(data):
+        return _decode_16bit_tiff(data)
     cv2 = _opencv()
 
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -369,6 +416,9 @@ def _decode_tiff_with_opencv(data: bytes, max_pixels: int | None) -> Decoded:
     if size is None:
         raise UnsupportedImage("corrupt or unsupported TIFF file (its header cannot be read)")
     _check_size(*size, max_pixels)
+    if _tiff_is_16bit_multisample(data):  # 16-bit gray + alpha: Pillow has no mode, OpenCV drops the alpha
+        pixels = _decode_16bit_tiff(data)
+        return Decoded(pixels, mode_of(pixels), "TIFF", None, None, [])
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4)):
         raise UnsupportedImage("corrupt or unsupported TIFF file")

@@ -171,6 +171,12 @@ def _tiff_cases(folder: Path) -> list[Case]:
             name = f"tiff_{bits}bit_{bands}band.tif"
             cv2.imwrite(str(folder / name), pixels if bands == 1 else pixels[:, :, [2, 1, 0, 3][:bands]])
             cases.append(Case(group, name, "upscaled", {1: "L", 3: "RGB", 4: "RGBA"}[bands], bits))
+    import tifffile
+
+    gray_alpha = rng.integers(0, 65535, (height, width, 2), dtype=np.uint16)  # the twin of png_4_16's LA
+    tifffile.imwrite(folder / "tiff_16bit_2band.tif", gray_alpha, photometric="minisblack", extrasamples=[2])
+    # read as 16-bit gray + alpha (it became 8-bit gray); written back to TIFF as 16-bit RGBA, by design
+    cases.append(Case(group, "tiff_16bit_2band.tif", "upscaled", "RGBA", 16))
     for bands in (1, 3):
         name = f"tiff_float_{bands}band.tif"
         cv2.imwrite(str(folder / name), rng.random((height, width, bands), dtype=np.float32))

@@ -209,3 +209,40 @@ def test_streamed_png_chunks_carry_their_checksums(tmp_path):
         offset += 12 + length
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and kinds.count(b"IDAT") >= 2
     assert np.array_equal(np.asarray(Image.open(tmp_path / "bands.png")), pixels)
+
+
+@pytest.mark.parametrize("planar", ["contig", "separate"])
+def test_a_16bit_gray_alpha_tiff_keeps_its_depth_and_its_alpha(tmp_path, planar, identity_model):
+    """A (64, 64, 2) uint16 TIFF (minisblack, one extra sample) came out 8-bit gray without its
+    alpha, exit 0 and no word: OpenCV's reader, which took it, returns 8-bit gray for two
+    samples."""
+    import tifffile
+    from click.testing import CliRunner
+
+    from srcnn_cli.cli import cli
+    from srcnn_cli.imageio import decode_image
+
+    pixels = np.random.default_rng(0).integers(0, 65535, (64, 64, 2), dtype=np.uint16)
+    stored = pixels if planar == "contig" else np.moveaxis(pixels, -1, 0)
+    tifffile.imwrite(tmp_path / "la.tif", stored, photometric="minisblack", planarconfig=planar, extrasamples=[2])
+    decoded = decode_image((tmp_path / "la.tif").read_bytes())
+    assert decoded.mode == "LA" and decoded.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(decoded.pixels, pixels)
+    for out, bands in (("out.png", 2), ("out.tif", 4)):  # (TIFF writes 16-bit gray + alpha as RGBA, with a note)
+        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "la.tif"), "-s", "2", "-m", str(identity_model),
+                                          "-o", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        upscaled = read_image(tmp_path / out).pixels
+        assert upscaled.shape == (128, 128, bands) and upscaled.dtype == np.uint16
+        assert upscaled[:, :, -1].std() > 1000  # the alpha is there, and is not flat
+
+
+def test_a_16bit_cmyk_tiff_is_unsupported_not_corrupt():
+    import tifffile
+
+    from srcnn_cli.imageio import decode_image
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((8, 8, 4), np.uint16), photometric="separated")
+    with pytest.raises(UnsupportedImage, match="^16-bit TIFF in SEPARATED colour is not supported"):
+        decode_image(buffer.getvalue())
