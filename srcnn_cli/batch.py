@@ -129,10 +129,13 @@ def _target_folder(source: Path, root: Path | None, out_path: Path | None, recur
     return out_path
 
 
-def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool) -> dict[Path, Path]:
-    """Real paths where this naming, or the default one at any scale, puts each source's output:
-    in this run's output folder, and beside the source (where a run without -o put it)."""
-    suffixes = dict.fromkeys((suffix, *_DEFAULT_SUFFIXES))
+def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool,
+                 tags: tuple[str, ...] = ()) -> dict[Path, Path]:
+    """Real paths where this naming, or the default one at any scale (with any model's ``tags``:
+    ``_x3_9-1-5``), puts each source's output: in this run's output folder, and beside the source
+    (where a run without -o put it)."""
+    tagged = (f"{ending}_{tag}" for ending in _DEFAULT_SUFFIXES for tag in tags)
+    suffixes = dict.fromkeys((suffix, *_DEFAULT_SUFFIXES, *tagged))
     extensions = dict.fromkeys(e for e in FORMATS)
     outputs: dict[Path, Path] = {}
     for source, root in sources:
@@ -153,8 +156,11 @@ def plan_jobs(
     fmt: str | None = None,
     recursive: bool = False,
     overwrite: bool = False,
+    model_tags: tuple[str, ...] = (),
 ) -> Plan:
-    """Resolve inputs and outputs; raises ``BatchUsageError`` for combinations that make no sense."""
+    """Resolve inputs and outputs; raises ``BatchUsageError`` for combinations that make no sense.
+    ``model_tags``: what default names add for each known model (``models.known_output_tags``),
+    so that any model's earlier outputs are told from inputs."""
     suffix = f"_x{scale:g}" if suffix is None else suffix
     if any(sep and sep in suffix for sep in (os.sep, os.altsep)):
         raise BatchUsageError(f"--suffix {suffix!r} cannot hold a path separator: it ends a file name")
@@ -176,7 +182,7 @@ def plan_jobs(
     single_file_out = single_target is not None
     if not single_file_out:
         # a rerun into the folder of its inputs must not upscale the last run's results again
-        own = _own_outputs(sources, suffix, out_path, recursive)
+        own = _own_outputs(sources, suffix, out_path, recursive, model_tags)
         kept = []
         for source, root in sources:
             maker = own.get(real_path(source))

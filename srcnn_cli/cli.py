@@ -213,15 +213,18 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
     # the model is resolved first: a mistyped -m is an error even when every output exists
     upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
                         threads=threads, tile=tile, ensemble=ensemble, runtime=runtime)
-    if suffix is None:
-        suffix = _size_suffix(scale, width, height)
+    if suffix is None:  # a model other than the default names itself: outputs never take each other's names
+        tag = upscaler.output_tag
+        suffix = _size_suffix(scale, width, height) + (f"_{tag}" if tag else "")
     if "-" in inputs or output == "-":
         _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
                       upscaler, png_level)
         return
     try:
+        from .models import known_output_tags
+
         plan = plan_jobs(inputs, output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
-                         overwrite=overwrite)
+                         overwrite=overwrite, model_tags=tuple(known_output_tags()))
     except BatchUsageError as exc:
         raise click.UsageError(str(exc)) from None
     prepare_outputs(plan.folders)  # an unwritable output folder fails before any work
@@ -236,8 +239,9 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
         if plan.missing:
             _echo_err(f"0 upscaled, {len(plan.skipped)} skipped, {len(plan.missing)} failed")
             raise SystemExit(1)
-        if not quiet:
-            say("nothing to upscale" if plan.skipped else "no images found")
+        if not quiet:  # the summary line says that nothing ran, and why
+            say(f"0 upscaled, {len(plan.skipped)} skipped, 0 failed: nothing to upscale (every input was skipped; "
+                "--overwrite redoes existing outputs)" if plan.skipped else "no images found")
         return
     bar = tile_bar = None
     if interactive:

@@ -163,6 +163,34 @@ def find_bundled(name: str | None, scale: int, channels: int, models: list[Model
     return chosen[0]
 
 
+def output_tag(info: ModelInfo | None, source: str, channels: int) -> str:
+    """What a default output name adds for the model that made it (``photo_x3_9-1-5.png``,
+    ``photo_x3_rgb.png``): nothing for the scale's default model, so that outputs of different
+    named models never take each other's names. A bundled model by its arch, a user's by its
+    name; ``rgb`` for a colour model. A model file adds nothing (its stem is often no name at
+    all, like the authors' ``x3.mat``): ``--suffix`` names its outputs."""
+    if info is None:
+        parts = []
+    elif info.origin == "bundled":
+        colour_default = channels == 3 and info.arch == next(
+            (m.arch for m in load_manifest() if m.channels == 3 and m.scale == info.scale), None)
+        parts = [] if info.default or colour_default else [info.arch]
+    else:
+        parts = [info.name]
+    return "_".join(parts + (["rgb"] if channels == 3 else []))
+
+
+def known_output_tags() -> list[str]:
+    """Every tag ``output_tag`` gives a bundled or user model: how earlier runs' outputs are told
+    from inputs, whichever model made them."""
+    tags = []
+    for info in all_models():
+        tags.append(output_tag(info, info.file, info.channels))
+        if info.channels == 3:
+            tags.append(f"{info.arch}_rgb")
+    return [tag for tag in dict.fromkeys(tags) if tag]
+
+
 def looks_like_path(spec: str) -> bool:
     return spec.lower().endswith((".onnx", ".mat")) or "/" in spec or "\\" in spec
 

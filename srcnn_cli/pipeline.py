@@ -507,6 +507,13 @@ class Upscaler:
         return loaded, session
 
     @property
+    def output_tag(self) -> str:
+        """What a default output name adds for this upscaler's model (``models.output_tag``)."""
+        from .models import output_tag
+
+        return output_tag(self.model.info, self.model.source, self.session.contract.channels)
+
+    @property
     def channels(self) -> str:
         return "rgb" if self.session.contract.channels == 3 else "y"
 

@@ -91,7 +91,8 @@ def test_output_folder_inside_the_input_tree_is_not_an_input(runner, tmp_path, i
     assert rerun.exit_code == 0 and rerun.output == (
         f"skipped {source / 'a.png'}: output exists (use --overwrite)\n"
         f"skipped {source / 'sub' / 'b.png'}: output exists (use --overwrite)\n"
-        "nothing to upscale\n")
+        "0 upscaled, 2 skipped, 0 failed: nothing to upscale (every input was skipped; --overwrite redoes "
+        "existing outputs)\n")
     assert sorted(str(p.relative_to(source)) for p in source.rglob("*.png")) == [
         "a.png", "big/a_x2.png", "big/sub/b_x2.png", "sub/b.png"]
 
@@ -410,3 +411,36 @@ def test_the_next_files_network_starts_while_the_file_before_is_written(tmp_path
     assert "network failed" in results[1].message
     assert overlapped == [True] and calls == ["a", "b", "c"]
     assert done_at_each_start == [0, 1, 2]  # each network starts once the one before is done
+
+
+def test_each_named_model_and_channel_choice_has_its_own_default_name(runner, tmp_path, monkeypatch):
+    """The README's examples (the default, then -m 9-1-5, then --channels rgb) all wrote
+    photo_x3.png, and the later ones were skipped with exit 0: the model asked for never ran.
+    Each names itself now, and every one of those outputs is known as srcnn's own."""
+    import hashlib
+
+    from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    entries = []
+    for name, arch, channels, default in (("9-5-5_x3", "9-5-5", 1, True), ("9-1-5_x3", "9-1-5", 1, False),
+                                          ("9-1-5_x3_rgb", "9-1-5", 3, False)):
+        data = srcnn_onnx_bytes(identity_layers(n1=8, n2=8, channels=channels))
+        (folder / f"{name}.onnx").write_bytes(data)
+        entries.append({"name": name, "arch": arch, "n1": 8, "n2": 8, "scale": 3, "channels": channels,
+                        "file": f"{name}.onnx", "sha256": hashlib.sha256(data).hexdigest(), "default": default})
+    (folder / "manifest.json").write_text(json.dumps({"format": 3, "models": entries}))
+    monkeypatch.setenv("SRCNN_WEIGHTS_DIR", str(folder))
+    source = make_images(tmp_path / "in", ["photo.png"])
+    for extra in ([], ["-m", "9-1-5"], ["--channels", "rgb"], ["-m", "9-5-5"]):
+        result = runner.invoke(cli, ["upscale", str(source / "photo.png"), *extra])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in source.iterdir()) == ["photo.png", "photo_x3.png", "photo_x3_9-1-5.png",
+                                                        "photo_x3_rgb.png"]
+    again = runner.invoke(cli, ["upscale", str(source), "-o", str(source), "-m", "9-1-5"])
+    assert again.exit_code == 0
+    assert "skipped " + str(source / "photo_x3_rgb.png") + ": an output of srcnn for" in again.output
+    assert "skipped " + str(source / "photo_x3.png") + ": an output of srcnn for" in again.output
+    assert again.output.endswith("0 upscaled, 4 skipped, 0 failed: nothing to upscale (every input was skipped; "
+                                 "--overwrite redoes existing outputs)\n")
