@@ -30,6 +30,7 @@ from .cli_options import (
     fit_option,
     implied_scales,
     model_option,
+    model_scale_option,
     one_scale,
     quiet_option,
     resolve_device,
@@ -161,6 +162,7 @@ def cli():
 @fit_option
 @ensemble_option
 @model_option()
+@model_scale_option
 @click.option("--channels", type=click.Choice(["y", "rgb"]),
               help="y: network on luma (default); rgb: a 3-channel model.")
 @device_options
@@ -183,7 +185,8 @@ def cli():
 @threads_option
 @quiet_option
 @library_errors
-def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, channels, device, gpu, runtime,
+def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, model_scale, channels, device,
+            gpu, runtime,
             tile, recursive, suffix, fmt, quality, png_level, overwrite, max_pixels, engine, ray_address, workers,
             threads, quiet):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
@@ -212,7 +215,7 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
             raise click.UsageError("--engine ray reads and writes files: standard input and output stay local")
     # the model is resolved first: a mistyped -m is an error even when every output exists
     upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
-                        threads=threads, tile=tile, ensemble=ensemble, runtime=runtime)
+                        threads=threads, tile=tile, ensemble=ensemble, runtime=runtime, model_scale=model_scale)
     if suffix is None:  # a model other than the default names itself: outputs never take each other's names
         tag = upscaler.output_tag
         suffix = _size_suffix(scale, width, height) + (f"_{tag}" if tag else "")
@@ -498,12 +501,13 @@ def convert_mat(mat_file, output, scale):
     "srcnn eval Set14                                # x3, the default model",
     "srcnn eval Set5 Set14 BSD200 -s 2,3,4 -m 9-5-5  # the paper's Table 2",
     "srcnn eval Set5 -m 9-5-5_x4                     # a model's name sets its scale",
-    "srcnn eval Set5 -m path/to/x3.mat               # the authors' released weights",
+    "srcnn eval Set5 -m path/to/x3.mat               # the authors' released weights (at x3)",
     "srcnn eval my_photos/ -s 2 --per-image --json -",
 ))
 @click.argument("datasets", nargs=-1, required=True)
 @scale_option(many=True)
 @model_option()
+@model_scale_option
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
 @click.option("--luma", type=click.Choice(["ycbcr", "gray", "ycbcr3"]),
               help="Luminance (default: the paper's per set); ycbcr3: Table 5's PSNR over Y, Cb and Cr "
@@ -520,7 +524,7 @@ def convert_mat(mat_file, output, scale):
 @threads_option
 @quiet_option
 @library_errors
-def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, json_path, csv_path,
+def eval_command(datasets, scales, model, model_scale, data_dir, luma, channels, per_image, json_path, csv_path,
                  save_images, ensemble, device, gpu, runtime, threads, quiet):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, evaluation_size, results_json
@@ -538,7 +542,7 @@ def eval_command(datasets, scales, model, data_dir, luma, channels, per_image, j
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
     results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
                        device=device, threads=threads, save_dir=save_images, ensemble=ensemble, runtime=runtime,
-                       on_image=None if bar is None else lambda name: _tick(bar))
+                       model_scale=model_scale, on_image=None if bar is None else lambda name: _tick(bar))
     if bar is not None:
         bar.close()
     to_stdout_json = json_path == "-"

@@ -55,16 +55,19 @@ def one_scale(ctx: click.Context, scales: list, model: str | None, any_factor: b
 
 
 def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> list[int]:
-    """``-m 9-5-5_x4`` means x4: it sets the scale when -s was not given, and contradicts it otherwise."""
-    match = _NAMED_SCALE.search(model or "")
-    if not match or model is None or "/" in model or model.lower().endswith((".onnx", ".mat")):
+    """A model whose name fixes its scale (``-m 9-5-5_x4``, a user model trained at x2) sets the
+    scale when -s was not given; a contradicting -s is a usage error for a full name, and runs
+    the model at its own scale then the bicubic for the others (``pipeline.Upscaler``)."""
+    from .models import looks_like_path, named_scale
+
+    named = named_scale(model)
+    if named is None or model is None or looks_like_path(model):
         return scales
-    named = int(match.group(1))
     given = ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE
-    if given and list(scales) != [named]:
+    if given and list(scales) != [named] and _NAMED_SCALE.search(model):
         raise click.UsageError(f"-m {model} is an x{named} model, but -s asks for "
                                f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}")
-    return [named]
+    return scales if given else [named]
 
 
 def model_option(many: bool = False):
@@ -72,6 +75,11 @@ def model_option(many: bool = False):
                  + ("; several, comma-separated." if many else "; default: the scale's default model."))
     return click.option("-m", "--model", "model", default="9-1-5,9-3-5,9-5-5" if many else None,
                         show_default=many, help=help_text)
+
+
+model_scale_option = click.option(
+    "--model-scale", type=click.IntRange(min=2), help="The scale a model file was trained for, where the file does "
+    "not say (a foreign ONNX file without srcnn.scale, a .mat not named like x3.mat).")
 
 
 def device_options(command):

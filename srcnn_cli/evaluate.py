@@ -206,9 +206,14 @@ def evaluate(
     on_image: Callable[[str], None] | None = None,
     ensemble: bool = False,
     runtime: str = "auto",
+    model_scale: int | None = None,
 ) -> list[DatasetResult]:
-    """Evaluate a model spec on datasets at scales: the library function behind ``srcnn eval``."""
-    from .models import CHANNEL_NAMES, resolve_model
+    """Evaluate a model spec on datasets at scales: the library function behind ``srcnn eval``.
+
+    A model is scored only at the scale it was trained for, where that is known (what it
+    records, its contract, its name like ``x3.mat``, or ``model_scale``): x3 weights scored at
+    x2 gave numbers below bicubic's, printed beside the paper's."""
+    from .models import CHANNEL_NAMES, own_scale, resolve_model, scale_from_file_name
     from .runtime import open_session
 
     folders = [(name, find_dataset(name, data_dir)) for name in datasets]
@@ -222,6 +227,11 @@ def evaluate(
         if lowres and session.contract.scale != scale:
             raise SrcnnError(f"{loaded.source} upscales x{session.contract.scale} by itself; it cannot be "
                              f"evaluated at x{scale}")
+        own = own_scale(session.contract.metadata) or model_scale or (
+            scale_from_file_name(model) if model and model.lower().endswith(".mat") else None)
+        if own is not None and own != scale:
+            raise SrcnnError(f"{loaded.source} was trained for x{own}: eval scores a model at its own scale "
+                             f"only (-s {own}); its numbers at x{scale} would mean nothing")
         runner = session_runner(session, ensemble)
         source = loaded.source + (" (ensemble)" if ensemble else "")
         if model_channels == 1 and luma == COLOUR_MEASURE:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -191,6 +192,39 @@ def known_output_tags() -> list[str]:
     return [tag for tag in dict.fromkeys(tags) if tag]
 
 
+_SCALE_IN_NAME = re.compile(r"(?:^|[^0-9a-z])x([2-9])$", re.IGNORECASE)  # the authors' x2.mat .. x4.mat
+
+
+def scale_from_file_name(path: str | Path) -> int | None:
+    """The scale a weights file's name gives it, as the SRCNN authors named theirs (``x3.mat``),
+    or None."""
+    match = _SCALE_IN_NAME.search(Path(path).stem)
+    return int(match.group(1)) if match else None
+
+
+def own_scale(metadata: dict[str, str], contract_scale: int = 1) -> int | None:
+    """The scale a loaded model was trained for: its contract's (a low-resolution model
+    enlarges by its own factor), else the ``srcnn.scale`` it records; None where unknown."""
+    if contract_scale > 1:
+        return contract_scale
+    recorded = metadata.get("srcnn.scale", "")
+    return int(recorded) if recorded.isdigit() and int(recorded) > 1 else None
+
+
+def named_scale(spec: str | None) -> int | None:
+    """The scale a model name fixes by itself: a full name's ``_xS`` (``9-5-5_x4``), a user
+    model's own (from its manifest), the authors' ``x3.mat``; None for an arch or the default."""
+    if spec is None or not spec.strip():
+        return None
+    if looks_like_path(spec):
+        return scale_from_file_name(spec) if spec.lower().endswith(".mat") else None
+    match = re.search(r"_x(\d+)(?:_rgb)?$", spec)
+    if match:
+        return int(match.group(1))
+    user = [m.scale for m in all_models() if m.name == spec and m.origin == "user"]
+    return user[0] if user else None
+
+
 def looks_like_path(spec: str) -> bool:
     return spec.lower().endswith((".onnx", ".mat")) or "/" in spec or "\\" in spec
 
@@ -205,8 +239,8 @@ def resolve_model(spec: str | None, scale: int, channels: int = 1) -> LoadedMode
             raise ModelError(f"{spec} is not a model file (a folder, a device or a pipe)")
         if not path.is_file():
             raise ModelError(f"model file not found: {spec}")
-        if path.suffix.lower() == ".mat":
-            return LoadedModel(spec, mat_to_onnx_bytes(path, scale))
+        if path.suffix.lower() == ".mat":  # its scale is what its name says (x3.mat), not what is asked
+            return LoadedModel(spec, mat_to_onnx_bytes(path, scale_from_file_name(path)))
         return LoadedModel(spec, path.read_bytes())
     info = find_bundled(spec, scale, channels, all_models())
     if not info.path.is_file():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import queue
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable
@@ -24,9 +23,9 @@ import numpy as np
 
 from .errors import ModelError, UnsupportedImage
 from .limits import FITS
-from .models import CHANNEL_NAMES, LoadedModel, resolve_model
+from .models import CHANNEL_NAMES, LoadedModel, own_scale, resolve_model
 from .resize import axis_weights, output_length, resize_axis, source_span
-from .runtime import Session, SrcnnWarning, Tile, open_session, plan_tiles
+from .runtime import Session, Tile, open_session, plan_tiles
 from .stages import PAD, PEAKS, finish_graph, is_dense, padded_window, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
@@ -418,8 +417,10 @@ class Upscaler:
     MATLAB-exact bicubic brings the result to the exact size. ``channels`` is ``"y"`` or
     ``"rgb"``; files bring their own. ``ensemble`` averages the network over the 8 flips and
     rotations of its input (8 times the work). ``runtime``: ``auto``, ``onnxruntime`` or
-    ``openvino`` (``runtime.open_session``). Holds no per-image state: ``upscale`` is safe to
-    call concurrently once its networks are loaded.
+    ``openvino`` (``runtime.open_session``). A model file runs at the scale it was trained for
+    (what it records, its contract, its name like ``x3.mat``, or ``model_scale``), then the
+    bicubic to the size asked for. Holds no per-image state: ``upscale`` is safe to call
+    concurrently once its networks are loaded.
     """
 
     def __init__(
@@ -436,6 +437,7 @@ class Upscaler:
         tile: int | None = None,
         ensemble: bool = False,
         runtime: str = "auto",
+        model_scale: int | None = None,
     ):
         if channels is not None and channels not in CHANNEL_NAMES:
             raise ModelError(f"channels must be 'y' or 'rgb', got {channels!r}")
@@ -449,49 +451,38 @@ class Upscaler:
         self._spec, self._channels = model, channels
         self._device, self._threads, self._runtime = device, threads, runtime
         self._networks: dict[int, tuple[LoadedModel, Session]] = {}
-        self._peeked: tuple[LoadedModel, Session] | None = None  # a model file, loaded once
         wanted = CHANNEL_NAMES[channels or "y"]
         trained = trained_scales(model, wanted)
         self.by_size = (width is not None or height is not None or not isinstance(self.scale, int)
                         or bool(trained and self.scale not in trained))
-        if trained is None and (self.by_size or self._file_is_lowres(model)):
-            # a file's own scale; one that enlarges by itself (the low-resolution contract) only at it
-            own = self._file_network(model)
-            trained = [own]
-            self.by_size = self.by_size or own != self.scale
+        if trained is None:  # a file: it brings one network, trained for one scale
+            own = self._file_network(model, model_scale)
+            trained = [own] if own is not None else None
+            self.by_size = self.by_size or (own is not None and own != self.scale)
         self.trained = trained or [int(self.scale)]
         first = self.trained[0] if self.by_size else int(self.scale)
         self.model, self.session = self._network(first)  # resolves the model now: errors come first
 
-    def _file_is_lowres(self, path: str | None) -> bool:
+    def _file_network(self, path: str | None, model_scale: int | None) -> int | None:
+        """Load a model file (once) and say the scale it was trained for: ``model_scale`` where
+        given, else what it records or its contract shows, else what its name says (``x3.mat``).
+        Where none of them tells, it runs at the integer scale asked for."""
         loaded, session = self._load(resolve_model(path, 3))
-        self._peeked = (loaded, session)
-        return session.contract.kind == "lowres"
-
-    def _file_network(self, path: str | None) -> int:
-        """Load a model file (once) and say the scale it was trained for, which it must record."""
-        loaded, session = self._peeked if self._peeked is not None else self._load(resolve_model(path, 3))
-        if session.contract.kind == "lowres":
-            self._networks[session.contract.scale] = (loaded, session)
-            return session.contract.scale
-        recorded = session.contract.metadata.get("srcnn.scale", "")
-        if not recorded.isdigit():
-            raise ModelError(f"{path} does not record the scale it was trained for (srcnn.scale): "
-                             "use it at an integer -s, or convert it with srcnn convert-mat -s")
-        self._networks[int(recorded)] = (loaded, session)
-        return int(recorded)
+        own = own_scale(session.contract.metadata, session.contract.scale)
+        if model_scale is not None:
+            if own is not None and own != model_scale:
+                raise ModelError(f"{path} says it is an x{own} model; --model-scale {model_scale} contradicts it")
+            own = model_scale
+        if own is None and not (isinstance(self.scale, int) and self.width is None and self.height is None):
+            raise ModelError(f"{path} does not say which scale it was trained for: give --model-scale, "
+                             "or an integer -s")
+        self._networks[own or int(self.scale)] = (loaded, session)
+        return own
 
     def _network(self, scale: int) -> tuple[LoadedModel, Session]:
         if scale in self._networks:
             return self._networks[scale]
-        if self._peeked is not None and not str(self._spec).lower().endswith(".mat"):
-            loaded, session = self._peeked  # an ONNX file is the same network at any -s
-        else:
-            loaded, session = self._load(resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"]))
-        model_scale = session.contract.metadata.get("srcnn.scale")
-        if model_scale and model_scale.isdigit() and int(model_scale) != scale:
-            warnings.warn(f"{loaded.source} was trained for x{model_scale}, used here at x{scale}",
-                          SrcnnWarning, stacklevel=3)
+        loaded, session = self._load(resolve_model(self._spec, scale, CHANNEL_NAMES[self._channels or "y"]))
         self._networks[scale] = (loaded, session)
         return loaded, session
 

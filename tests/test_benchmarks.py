@@ -23,7 +23,7 @@ def run_script(name: str, *args: str, timeout: float = 300) -> str:
 
 def test_every_script_has_a_smoke_test():
     tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "ray_scaling.py", "border_error.py", "training_curves.py",
-              "paper_tables.py", "gpu_sweep.sh", "ensemble.py", "overlap.py"}
+              "paper_tables.py", "gpu_sweep.sh", "ensemble.py", "overlap.py", "fsrcnn_layers.py"}
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
 
@@ -52,6 +52,19 @@ def test_overlap(tmp_path, identity_model):
                         "--data-dir", str(tmp_path), "--runtime", "onnxruntime")
     row = next(line for line in output.splitlines() if line.startswith(str(identity_model)))
     assert "onnxruntime" in row and len(row.split()) == 12  # model, runtime, 6 times, 4 shares
+
+
+def test_fsrcnn_layers(tmp_path):
+    pytest.importorskip("openvino", reason="the per-layer profile is OpenVINO's (the [openvino] extra)")
+    from srcnn_cli.onnxmodel import fsrcnn_onnx_bytes
+
+    from .test_fsrcnn import random_fsrcnn
+
+    model = tmp_path / "f.onnx"
+    model.write_bytes(fsrcnn_onnx_bytes(random_fsrcnn(3, m=2), {"srcnn.arch": "fsrcnn-8-4-2"}))
+    output = run_script("fsrcnn_layers.py", "--model", str(model), "--size", "96x48", "--rounds", "2")
+    for role in ("feature 5x5", "shrink 1x1", "mapping 3x3", "expand 1x1", "deconvolution", "whole network"):
+        assert role in output
 
 
 def test_border_error(tmp_path, identity_model):

@@ -444,3 +444,24 @@ def test_each_named_model_and_channel_choice_has_its_own_default_name(runner, tm
     assert "skipped " + str(source / "photo_x3.png") + ": an output of srcnn for" in again.output
     assert again.output.endswith("0 upscaled, 4 skipped, 0 failed: nothing to upscale (every input was skipped; "
                                  "--overwrite redoes existing outputs)\n")
+
+
+def test_a_user_model_carries_its_scale(runner, tmp_path, monkeypatch, identity_model):
+    """After training at x2 and the export, `-m mine` ran x2 twice and shrank the result to the
+    default x3; a user model now sets its scale as 9-5-5_x4 does, and -s still wins."""
+    import hashlib
+
+    user = tmp_path / "mine"
+    user.mkdir()
+    data = identity_model.read_bytes()
+    (user / "mine.onnx").write_bytes(data)
+    entry = {"name": "mine", "arch": "9-5-5", "n1": 8, "n2": 4, "scale": 2, "channels": 1, "file": "mine.onnx",
+             "sha256": hashlib.sha256(data).hexdigest(), "default": False}
+    (user / "manifest.json").write_text(json.dumps({"format": 3, "models": [entry]}))
+    monkeypatch.setenv("SRCNN_MODELS", str(user))
+    make_images(tmp_path / "in", ["b.png"], size=(24, 18))
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in" / "b.png"), "-m", "mine"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "in" / "b_x2_mine.png").size == (48, 36)
+    result = runner.invoke(cli, ["upscale", str(tmp_path / "in" / "b.png"), "-m", "mine", "-s", "4"])
+    assert result.exit_code == 0 and Image.open(tmp_path / "in" / "b_x4_mine.png").size == (96, 72)

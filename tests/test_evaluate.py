@@ -265,3 +265,28 @@ def test_a_y_model_on_table_5s_measure(tmp_path, identity_model, rgb_image):
     assert result.luma == "ycbcr3" and result.model.endswith("(Y path)")
     assert abs(result.psnr - result.bicubic_psnr) < 0.01
     assert (result.paper_bicubic_psnr, result.paper_psnr) == (34.57, None)  # Table 5's 36.44 is the RGB network's
+
+
+def test_eval_scores_a_model_at_its_own_scale_only(tmp_path):
+    """`srcnn eval ... -s 2,3,4 -m x3.mat` scored the x3 weights at x2 and x4 (29.43 dB at x2,
+    below bicubic's 33.66, printed beside the paper's 36.66). Where the model's scale is known it
+    is the only one eval takes."""
+    from click.testing import CliRunner
+
+    from srcnn_cli.cli import cli
+    from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(folder / "a.png")
+    model = tmp_path / "m.onnx"
+    model.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "3"}))
+    result = CliRunner().invoke(cli, ["eval", str(folder), "-s", "2,3", "-m", str(model), "-q"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {model} was trained for x3: eval scores a model at its own scale only (-s 3); "
+                             "its numbers at x2 would mean nothing\n")
+    assert CliRunner().invoke(cli, ["eval", str(folder), "-s", "3", "-m", str(model), "-q"]).exit_code == 0
+    unsaid = tmp_path / "u.onnx"
+    unsaid.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)))
+    result = CliRunner().invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(unsaid), "--model-scale", "3", "-q"])
+    assert result.exit_code == 1 and "was trained for x3" in result.output

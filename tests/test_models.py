@@ -214,3 +214,19 @@ def test_authors_mat_converts():
     session = Session(mat_to_onnx_bytes(DATA / "srcnn_v1" / "9-5-5_imagenet" / "x3.mat", 3), device="cpu")
     assert session.contract.receptive_radius == 8
     assert session.contract.metadata["srcnn.n1"] == "64"
+
+
+@pytest.mark.parametrize("name, scale", [("x3.mat", 3), ("9-5-5_imagenet/x4.mat", 4), ("weights_x2.MAT", 2),
+                                         ("x3_old.mat", None), ("max3.mat", None), ("model.mat", None)])
+def test_the_authors_file_names_give_the_scale(name, scale):
+    from srcnn_cli.models import named_scale, scale_from_file_name
+
+    assert scale_from_file_name(name) == scale
+    assert named_scale(name) == scale
+
+
+def test_names_that_fix_a_scale():
+    from srcnn_cli.models import named_scale
+
+    assert named_scale("9-5-5_x4") == 4 and named_scale("9-1-5_x2_rgb") == 2
+    assert named_scale("9-5-5") is None and named_scale(None) is None and named_scale("m.onnx") is None

@@ -109,14 +109,23 @@ def test_bundled_default(bundled_weights, rgb_image):
     assert upscaler.upscale(rgb_image).shape == (60, 82, 3)
 
 
-def test_scale_mismatch_warns(tmp_path):
+def test_a_model_runs_at_the_scale_it_was_trained_for(tmp_path, rgb_image):
+    """x3 weights asked for x2 ran at x2 without a word; they run at x3 now, then the bicubic
+    brings the result to x2, and the plan says so. A file that does not say its scale runs as
+    asked, or at --model-scale."""
     from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
-    from srcnn_cli.runtime import SrcnnWarning
 
-    path = tmp_path / "x3.onnx"
+    path = tmp_path / "mine.onnx"
     path.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "3"}))
-    with pytest.warns(SrcnnWarning, match="trained for x3, used here at x2"):
-        Upscaler(str(path), scale=2)
+    up = Upscaler(str(path), scale=2)
+    assert up.plan(30, 41).passes == (3,) and up.describe(30, 41).endswith("then bicubic to 82x60")
+    assert up.upscale(rgb_image).shape == (60, 82, 3)
+    silent = tmp_path / "silent.onnx"
+    silent.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)))
+    assert Upscaler(str(silent), scale=2).plan(30, 41).passes == (2,)
+    assert Upscaler(str(silent), scale=2, model_scale=4).plan(30, 41).passes == (4,)
+    with pytest.raises(ModelError, match="says it is an x3 model; --model-scale 4 contradicts it"):
+        Upscaler(str(path), scale=2, model_scale=4)
 
 
 def one_shot(pixels: np.ndarray, scale: int, session) -> np.ndarray:
