@@ -286,7 +286,7 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
         if engine == "ray":
             _upscale_on_ray(plan.jobs, options, on_result, bar, ray_address, workers, dict(
                 model=_shared_model(model), scale=scale, width=width, height=height, fit=fit, channels=channels,
-                device=device, tile=tile, ensemble=ensemble, runtime=runtime))
+                device=device, tile=tile, ensemble=ensemble, runtime=runtime, model_scale=model_scale))
         else:
             run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
                       explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
