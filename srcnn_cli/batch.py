@@ -358,6 +358,14 @@ def run_batch(
     # before has left the network, while that band is still encoded and its file closed.
     network = threading.Semaphore(1)
 
+    def tile_done(done: int, total: int) -> None:
+        """After each tile, of every pass: an interruption stops the network here, not a band (or
+        a whole intermediate pass of a chain) later."""
+        if cancel.is_set():
+            raise Cancelled
+        if on_tile is not None:
+            on_tile(done, total)
+
     def upscale(job: Job, decoded: Future, started: float) -> FileResult:
         released = threading.Event()
 
@@ -368,7 +376,7 @@ def run_batch(
 
         try:
             return _recorded(job, lambda: write_job(job, decoded.result(), stream, options, started,
-                                                    on_tile=on_tile, explain=explain, cancel=cancel,
+                                                    on_tile=tile_done, explain=explain, cancel=cancel,
                                                     on_computed=free_network))
         finally:
             free_network()
