@@ -9,6 +9,7 @@ less.
     python benchmarks/border_error.py --data-dir ../shared/data -s 3 \
         -m 9-5-5 -m ../shared/data/srcnn_v1/9-5-5_imagenet/x3.mat
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ def band_of(height: int, width: int, scale: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-m", "--model", action="append", required=True,
-                        help="bundled name or .onnx/.mat file; repeat to compare")
+    parser.add_argument(
+        "-m", "--model", action="append", required=True, help="bundled name or .onnx/.mat file; repeat to compare"
+    )
     parser.add_argument("--dataset", default="Set5")
     parser.add_argument("-s", "--scale", type=int, default=3)
     parser.add_argument("--data-dir")

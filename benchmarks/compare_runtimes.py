@@ -6,6 +6,7 @@ produce the same output.
 
     python benchmarks/compare_runtimes.py [--model 9-5-5|PATH.onnx|PATH.mat] [--size 1280x720]
 """
+
 from __future__ import annotations
 
 import argparse

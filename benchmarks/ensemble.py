@@ -4,6 +4,7 @@ and what it costs in time, measured side by side in one run.
 
     python benchmarks/ensemble.py [--data-dir ../shared/data] [--sets Set5,Set14] [--models NAME,...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def main() -> None:
             runs = {}
             for ensemble in (False, True):
                 started = time.perf_counter()
-                result = evaluate([dataset], [scale], model=name, data_dir=args.data_dir, threads=args.threads,
-                                  ensemble=ensemble)[0]
+                result = evaluate(
+                    [dataset], [scale], model=name, data_dir=args.data_dir, threads=args.threads, ensemble=ensemble
+                )[0]
                 runs[ensemble] = (result.psnr, time.perf_counter() - started)
             (plain, plain_s), (mean, mean_s) = runs[False], runs[True]
             print(f"{name:<14} {dataset:<6} {plain:>7.3f} {mean:>9.3f} {mean - plain:>+8.3f} {mean_s / plain_s:>7.1f}")

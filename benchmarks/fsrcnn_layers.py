@@ -10,6 +10,7 @@ around the network (decode, chroma, encode): `benchmarks/overlap.py --models fsr
 
     python benchmarks/fsrcnn_layers.py [--model fsrcnn] [--scale 3] [--size 1280x720] [--rounds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,10 @@ def main() -> None:
     peak, source = measure_peak("cpu")
     pixels = low.shape[2] * low.shape[3]
     wall = float(np.median(walls))
-    print(f"CPU: {cpu_name()}; {args.model} x{args.scale}, {width}x{height} output ({low.shape[3]}x{low.shape[2]} in), "
-          f"OpenVINO {openvino.get_version()}; FP32 peak {peak:.0f} GFLOP/s ({source})")
+    print(
+        f"CPU: {cpu_name()}; {args.model} x{args.scale}, {width}x{height} output ({low.shape[3]}x{low.shape[2]} in), "
+        f"OpenVINO {openvino.get_version()}; FP32 peak {peak:.0f} GFLOP/s ({source})"
+    )
     print(f"network: {wall * 1e3:.1f} ms a frame (median of {args.rounds})")
     print(f"{'layer':<45} {'ms':>7} {'share':>6} {'GFLOP/s':>8} {'of peak':>8}")
     total = sum(spent.values())
@@ -93,8 +96,10 @@ def main() -> None:
         rate = f"{flops:>8.1f} {flops / peak:>8.2f}" if flops else f"{'':>8} {'':>8}"
         print(f"{role:<45} {ms:>7.2f} {seconds / total:>6.2f} {rate}")
     all_work = 2 * sum(work.values()) * pixels
-    print(f"{'whole network':<45} {wall * 1e3:>7.2f} {'':>6} {all_work / wall / 1e9:>8.1f} "
-          f"{all_work / wall / 1e9 / peak:>8.2f}")
+    print(
+        f"{'whole network':<45} {wall * 1e3:>7.2f} {'':>6} {all_work / wall / 1e9:>8.1f} "
+        f"{all_work / wall / 1e9 / peak:>8.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ checkout of an earlier srcnn-cli) the same runs of that code go beside ours.
     python benchmarks/memory.py [--model 9-1-5] [--sizes 1000x750,2000x1500,4000x3000,6000x4000]
                                 [--scale 2] [--format png] [--before ../srcnn-before]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,14 +50,19 @@ def photo_like(width: int, height: int) -> np.ndarray:
         y = np.arange(top, min(height, top + 500), dtype=np.float32)[:, None]
         for c in range(3):
             band = 128 + 100 * np.sin(x / (13 + 7 * c)) * np.cos(y / 29) + rng.normal(0, 6, (len(y), width))
-            image[top:top + len(y), :, c] = np.clip(band, 0, 255).astype(np.uint8)
+            image[top : top + len(y), :, c] = np.clip(band, 0, 255).astype(np.uint8)
     return image
 
 
 def peak(tree: Path, args: list[str]) -> tuple[int, float]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(tree), SRCNN_WEIGHTS_DIR=str(tree / "weights")), cwd=tree)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(tree), SRCNN_WEIGHTS_DIR=str(tree / "weights")),
+        cwd=tree,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{tree}: {done.stderr.strip()[-400:]}")
     return int(done.stdout.split()[-1]), time.perf_counter() - start
@@ -75,8 +81,10 @@ def main() -> None:
 
     trees = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
     print(f"CPU: {cpu_name()}; model {args.model}, x{args.scale}, {args.format.upper()} out")
-    print(f"{'input':>11} {'output MP':>9} {'input MiB':>9}  " + "  ".join(
-        f"{name + ' RSS MiB':>16} {name + ' s':>9}" for name, _ in trees))
+    print(
+        f"{'input':>11} {'output MP':>9} {'input MiB':>9}  "
+        + "  ".join(f"{name + ' RSS MiB':>16} {name + ' s':>9}" for name, _ in trees)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes.split(","):
             width, height = (int(v) for v in size.split("x"))
@@ -87,12 +95,28 @@ def main() -> None:
             cells = []
             for name, tree in trees:
                 target = Path(scratch) / f"out_{name}_{size}.{args.format}"
-                rss, seconds = peak(tree, ["upscale", str(source), "-o", str(target), "-s", args.scale,
-                                           "-m", args.model, "-q", "--overwrite"])
+                rss, seconds = peak(
+                    tree,
+                    [
+                        "upscale",
+                        str(source),
+                        "-o",
+                        str(target),
+                        "-s",
+                        args.scale,
+                        "-m",
+                        args.model,
+                        "-q",
+                        "--overwrite",
+                    ],
+                )
                 cells.append(f"{rss / 2**20:>16.0f} {seconds:>9.1f}")
                 target.unlink()
-            print(f"{size:>11} {width * height * scale * scale / 1e6:>9.1f} {pixels.nbytes / 2**20:>9.1f}  "
-                  + "  ".join(cells), flush=True)
+            print(
+                f"{size:>11} {width * height * scale * scale / 1e6:>9.1f} {pixels.nbytes / 2**20:>9.1f}  "
+                + "  ".join(cells),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

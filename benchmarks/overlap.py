@@ -20,6 +20,7 @@ deflate) against the one measured (network over decode + threaded).
     python benchmarks/overlap.py [--models 9-1-5,9-5-5] [--runtime auto] [--rounds 7]
                                  [--size 1280x720] [--data-dir ../shared/data]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,22 +78,33 @@ def main() -> None:
     width, height = (int(v) for v in args.size.split("x"))
     buffer = io.BytesIO()
     Image.fromarray(photo_mosaic(args.data_dir, width, height)).save(buffer, "PNG")
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; a {width}x{height} PNG to x3, in memory; "
-          f"median of {args.rounds} rounds, the cases taking turns (ms)")
+    print(
+        f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; a {width}x{height} PNG to x3, in memory; "
+        f"median of {args.rounds} rounds, the cases taking turns (ms)"
+    )
     names = ("network", "tiles", "deflate", "inline", "threaded", "decode")
-    print(f"{'model':<8} {'runtime':<12}" + "".join(f"{name:>9}" for name in names)
-          + f"{'beside/tile':>12}{'hidden':>8}{'serial':>8}{'measured':>9}")
+    print(
+        f"{'model':<8} {'runtime':<12}"
+        + "".join(f"{name:>9}" for name in names)
+        + f"{'beside/tile':>12}{'hidden':>8}{'serial':>8}{'measured':>9}"
+    )
     for model in args.models.split(","):
         times, tiles, runtime = measure(model, args.runtime, buffer.getvalue(), args.rounds)
         beside = (times["tiles"] - times["network"]) / max(1, tiles)  # helpers, window, Python per tile
         hidden = (times["inline"] - times["threaded"]) / times["deflate"]  # of the writer's work, by its thread
         serial = times["network"] / (times["decode"] + times["tiles"] + times["deflate"])
         measured = times["network"] / (times["decode"] + times["threaded"])
-        print(f"{model:<8} {runtime:<12}" + "".join(f"{times[name] * 1e3:>9.1f}" for name in names)
-              + f"{beside * 1e3:>12.2f}{hidden:>8.2f}{serial:>8.2f}{measured:>9.2f}", flush=True)
-    print("beside/tile: ms a tile spends beside the network; hidden: the share of the writer's work its "
-          "thread hides; serial: the end-to-end / model ratio if nothing overlapped; measured: the "
-          "one seen (decode + threaded)")
+        print(
+            f"{model:<8} {runtime:<12}"
+            + "".join(f"{times[name] * 1e3:>9.1f}" for name in names)
+            + f"{beside * 1e3:>12.2f}{hidden:>8.2f}{serial:>8.2f}{measured:>9.2f}",
+            flush=True,
+        )
+    print(
+        "beside/tile: ms a tile spends beside the network; hidden: the share of the writer's work its "
+        "thread hides; serial: the end-to-end / model ratio if nothing overlapped; measured: the "
+        "one seen (decode + threaded)"
+    )
 
 
 if __name__ == "__main__":

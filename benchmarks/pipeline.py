@@ -16,6 +16,7 @@ The same-run FP32 matrix-product peak and the CPU's name head the table.
 The 1280x720 photo is a mosaic of twelve BSD200 photographs (their own pixels, cropped), so the
 encoder sees real photographic content; without the data, a synthetic picture stands in.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,7 +113,7 @@ def photo_mosaic(data_dir: Path | None, width: int = 1280, height: int = 720) ->
             crops.append(pixels[:240, :320])
         if len(crops) == (width // 320) * (height // 240):
             break
-    rows = [np.concatenate(crops[r * (width // 320):(r + 1) * (width // 320)], axis=1) for r in range(height // 240)]
+    rows = [np.concatenate(crops[r * (width // 320) : (r + 1) * (width // 320)], axis=1) for r in range(height // 240)]
     return np.concatenate(rows, axis=0)
 
 
@@ -139,8 +140,13 @@ def set14_folder(data_dir: Path | None, target: Path, count: int = 50) -> list[s
 def measure(tree: Path, model: str, inputs: list[str], out: Path, repeat: int, extra: dict) -> dict:
     # the checkout's own code and bundled models (an editable install would lend it ours)
     environment = dict(os.environ, PYTHONPATH=str(tree), SRCNN_WEIGHTS_DIR=str(tree / "weights"))
-    done = subprocess.run([sys.executable, "-c", _DRIVER, model, "3", str(out), str(repeat), json.dumps(extra),
-                           *inputs], capture_output=True, text=True, env=environment, cwd=tree)
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, model, "3", str(out), str(repeat), json.dumps(extra), *inputs],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tree,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{tree}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -177,28 +183,35 @@ def main() -> None:
     from srcnn_cli.machine import cpu_name
 
     peak, source = measure_peak("cpu")
-    print(f"CPU: {cpu_name()}; FP32 peak {peak:.0f} GFLOP/s ({source}); best of {args.repeat} rounds, the trees "
-          "taking turns, each timing after a warm-up")
+    print(
+        f"CPU: {cpu_name()}; FP32 peak {peak:.0f} GFLOP/s ({source}); best of {args.repeat} rounds, the trees "
+        "taking turns, each timing after a warm-up"
+    )
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         Image.fromarray(photo_mosaic(args.data_dir, width, height)).save(work / "photo.png")
         cases = [(f"{width}x{height} PNG -> x3 PNG", [str(work / "photo.png")])]
         if args.folder:
-            cases.append((f"{args.folder} Set14 images -> x3 PNG", set14_folder(args.data_dir, work / "set14",
-                                                                             args.folder)))
+            cases.append(
+                (f"{args.folder} Set14 images -> x3 PNG", set14_folder(args.data_dir, work / "set14", args.folder))
+            )
         trees = [("before", args.before, {})] if args.before else []
         trees += [("after", ROOT, {"runtime": runtime}) for runtime in args.runtimes.split(",")]
-        print(f"{'case':<30} {'model':<7} {'code':<7} {'runtime':<12} {'model MP/s':>10} {'e2e MP/s':>9} "
-              f"{'e2e/model':>9}")
+        print(
+            f"{'case':<30} {'model':<7} {'code':<7} {'runtime':<12} {'model MP/s':>10} {'e2e MP/s':>9} {'e2e/model':>9}"
+        )
         for label, inputs in cases:
             for model in args.models.split(","):
                 rows = interleaved(trees, model, inputs, work / "out", args.repeat)
                 for (name, _, _), row in zip(trees, rows):
                     model_rate = row["megapixels"] / row["model_s"]
                     e2e_rate = row["megapixels"] / row["end_to_end_s"]
-                    print(f"{label:<30} {model:<7} {name:<7} {row['runtime']:<12} {model_rate:>10.2f} "
-                          f"{e2e_rate:>9.2f} {row['model_s'] / row['end_to_end_s']:>9.2f}", flush=True)
+                    print(
+                        f"{label:<30} {model:<7} {name:<7} {row['runtime']:<12} {model_rate:>10.2f} "
+                        f"{e2e_rate:>9.2f} {row['model_s'] / row['end_to_end_s']:>9.2f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Ray costs on a folder large enough to need it.
 
     python benchmarks/ray_scaling.py [--model 9-1-5] [--images 40,200] [--size 480x360] [--scale 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,21 +50,38 @@ def main() -> None:
             (work / f"in{count}").mkdir()
             for index in range(count):
                 Image.fromarray(np.roll(_synthetic_image(width, height), index * 7, axis=1)).save(
-                    work / f"in{count}" / f"{index:03d}.png")
+                    work / f"in{count}" / f"{index:03d}.png"
+                )
         token = work / "auth_token"  # the run's own cluster token (the user's ~/.ray is left alone)
         token.write_text(secrets.token_hex(32))
-        environment = dict(os.environ, RAY_TMPDIR=str(work / "ray"), RAY_AUTH_MODE="token",
-                           RAY_AUTH_TOKEN_PATH=str(token))
-        started = subprocess.run([str(RAY), "start", "--head", "--port=0", f"--num-cpus={cpus}",
-                                  "--include-dashboard=false", "--disable-usage-stats"],
-                                 capture_output=True, text=True, env=environment, check=True)
+        environment = dict(
+            os.environ, RAY_TMPDIR=str(work / "ray"), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token)
+        )
+        started = subprocess.run(
+            [
+                str(RAY),
+                "start",
+                "--head",
+                "--port=0",
+                f"--num-cpus={cpus}",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
+        )
         address = next(line.split("'")[1] for line in started.stdout.splitlines() if "ray start --address=" in line)
-        runs = [("local", [])] + [(f"ray, {n} worker{'s' * (n > 1)}", ["--engine", "ray", "--ray-address", address,
-                                                                       "--workers", str(n)])
-                                  for n in map(int, args.workers.split(","))]
+        runs = [("local", [])] + [
+            (f"ray, {n} worker{'s' * (n > 1)}", ["--engine", "ray", "--ray-address", address, "--workers", str(n)])
+            for n in map(int, args.workers.split(","))
+        ]
         per_image = width * height * float(args.scale) ** 2 / 1e6
-        print(f"CPU: {cpu_name()}; images {width}x{height} -> x{args.scale} ({per_image:.2f} MP out each), "
-              f"model {args.model}")
+        print(
+            f"CPU: {cpu_name()}; images {width}x{height} -> x{args.scale} ({per_image:.2f} MP out each), "
+            f"model {args.model}"
+        )
         print(f"{'engine':<16} {'images':>6} {'seconds':>8} {'MP/s':>7} {'time vs local':>13}")
         seconds: dict[tuple[str, int], float] = {}
         try:
@@ -71,12 +89,32 @@ def main() -> None:
                 for label, extra in runs:
                     out = work / f"out{count}_{len(extra)}_{extra[-1] if extra else 0}"
                     start = time.perf_counter()
-                    subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", str(work / f"in{count}"), "-o",
-                                    str(out), "-s", args.scale, "-m", args.model, "-q", *extra], check=True,
-                                   env=environment, capture_output=True)
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "srcnn_cli",
+                            "upscale",
+                            str(work / f"in{count}"),
+                            "-o",
+                            str(out),
+                            "-s",
+                            args.scale,
+                            "-m",
+                            args.model,
+                            "-q",
+                            *extra,
+                        ],
+                        check=True,
+                        env=environment,
+                        capture_output=True,
+                    )
                     taken = seconds[label, count] = time.perf_counter() - start
-                    print(f"{label:<16} {count:>6} {taken:>8.1f} {count * per_image / taken:>7.2f} "
-                          f"{taken / seconds['local', count]:>13.2f}", flush=True)
+                    print(
+                        f"{label:<16} {count:>6} {taken:>8.1f} {count * per_image / taken:>7.2f} "
+                        f"{taken / seconds['local', count]:>13.2f}",
+                        flush=True,
+                    )
         finally:
             subprocess.run([str(RAY), "stop", "--force"], capture_output=True, env=environment)
         if len(sizes) > 1:

@@ -6,6 +6,7 @@ pulls in: the command line must answer at once (the target is under 0.15 s for `
 Each run is a fresh interpreter, as a user's shell starts it; the median and the best are
 printed with the CPU's name. numpy, onnxruntime and PIL must not be among the modules loaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ def timed(command: list[str], runs: int) -> list[float]:
 
 
 def heavy_imports() -> list[str]:
-    probe = ("import sys, srcnn_cli.cli; "
-             "print(' '.join(m for m in ('numpy', 'onnxruntime', 'PIL', 'cv2', 'torch', 'tqdm') if m in sys.modules))")
+    probe = (
+        "import sys, srcnn_cli.cli; "
+        "print(' '.join(m for m in ('numpy', 'onnxruntime', 'PIL', 'cv2', 'torch', 'tqdm') if m in sys.modules))"
+    )
     return subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
 
 

@@ -11,6 +11,7 @@ runs, the last two end-of-schedule points give the gain per tenfold samples, and
 samples and CPU hours the bar would need if that rate held (a log-linear extrapolation: a rough
 guide, not a promise; gains usually shrink faster than that).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,13 @@ def load_run(folder: Path) -> dict:
     source = Path(config["init"]).parent.name if config.get("init") else None
     start = "--init " + source if source else ("identity" if config.get("identity_init") else "random")
     return {
-        "name": folder.name, "config": config, "points": points, "source": source, "start": start,
-        "samples": state["samples"], "wall_s": state["wall_s"],
+        "name": folder.name,
+        "config": config,
+        "points": points,
+        "source": source,
+        "start": start,
+        "samples": state["samples"],
+        "wall_s": state["wall_s"],
         "finished": state["samples"] >= state["total_samples"] > 0,
     }
 
@@ -56,9 +62,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--plot", type=Path, help="Write Set5 PSNR against samples (PNG).")
-    parser.add_argument("--rate", type=float,
-                        help="samples/s for the hours projection (default: the last run's own; give the "
-                             "CPU's when the runs were made on a GPU)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="samples/s for the hours projection (default: the last run's own; give the "
+        "CPU's when the runs were made on a GPU)",
+    )
     args = parser.parse_args()
     runs = {folder.name: load_run(folder) for folder in args.runs}
 
@@ -66,8 +75,7 @@ def main() -> None:
         source = runs.get(run["source"]) if run["source"] else None
         return offset(source) + source["samples"] if source else 0
 
-    print(f"{'run':<26} {'model':<14} {'start':<24} {'samples':>9} {'chain':>9} {'CPU min':>8} "
-          f"{'Set5':>6} {'bar':>6}")
+    print(f"{'run':<26} {'model':<14} {'start':<24} {'samples':>9} {'chain':>9} {'CPU min':>8} {'Set5':>6} {'bar':>6}")
     models: dict[tuple, list[dict]] = {}
     for run in runs.values():
         c = run["config"]
@@ -76,8 +84,10 @@ def main() -> None:
         final = run["points"][-1][1] if run["points"] else float("nan")
         bar = bar_for(c)
         chain = offset(run) + run["samples"]
-        print(f"{run['name']:<26} {label:<14} {run['start']:<24} {run['samples'] / 1e6:>8.2f}M "
-              f"{chain / 1e6:>8.2f}M {run['wall_s'] / 60:>8.1f} {final:>6.2f} {bar or float('nan'):>6.2f}")
+        print(
+            f"{run['name']:<26} {label:<14} {run['start']:<24} {run['samples'] / 1e6:>8.2f}M "
+            f"{chain / 1e6:>8.2f}M {run['wall_s'] / 60:>8.1f} {final:>6.2f} {bar or float('nan'):>6.2f}"
+        )
         if run["finished"]:
             models.setdefault(key, []).append({**run, "chain": chain, "final": final, "bar": bar, "label": label})
 
@@ -96,9 +106,11 @@ def main() -> None:
             print(f"{b['label']}: bar met ({b['final']:.2f} >= {b['bar']:.2f})")
             continue
         needed = b["chain"] * 10 ** (short / per_decade)
-        print(f"{b['label']}: {per_decade:+.2f} dB per tenfold samples ({a['name']} -> {b['name']}); "
-              f"{short:.2f} dB short -> ~{needed / 1e6:.1f} M samples in all, "
-              f"~{(needed - b['chain']) / rate / 3600:.1f} more hours at {rate:.0f} samples/s")
+        print(
+            f"{b['label']}: {per_decade:+.2f} dB per tenfold samples ({a['name']} -> {b['name']}); "
+            f"{short:.2f} dB short -> ~{needed / 1e6:.1f} M samples in all, "
+            f"~{(needed - b['chain']) / rate / 3600:.1f} more hours at {rate:.0f} samples/s"
+        )
 
     if args.plot:
         series = []
@@ -111,9 +123,14 @@ def main() -> None:
             if bar_for(run["config"]) is not None:
                 label = f"{run['config']['arch']} x{run['config']['scale']} bar"
                 bars[label] = bar_for(run["config"])
-        figure = Figure(title="Set5 PSNR against back-propagated samples (chains continue)",
-                        xlabel="samples along the chain (log scale)", ylabel="Set5 PSNR (dB)", series=series,
-                        hlines=sorted(bars.items()), log_x=True)
+        figure = Figure(
+            title="Set5 PSNR against back-propagated samples (chains continue)",
+            xlabel="samples along the chain (log scale)",
+            ylabel="Set5 PSNR (dB)",
+            series=series,
+            hlines=sorted(bars.items()),
+            log_x=True,
+        )
         print(f"wrote {render(figure, args.plot)}")
 
 

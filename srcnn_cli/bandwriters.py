@@ -13,6 +13,7 @@
 
 Both keep 8 or 16 bits by dtype, gray, gray + alpha, RGB and RGBA, the ICC profile and EXIF.
 """
+
 from __future__ import annotations
 
 import struct
@@ -80,8 +81,16 @@ def _compressor(level: int):
     return zlib.compressobj(level)
 
 
-def write_png(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np.ndarray], *,
-              icc: bytes | None = None, exif: bytes | None = None, level: int = PNG_LEVEL) -> None:
+def write_png(
+    file: BinaryIO,
+    shape: tuple[int, ...],
+    dtype,
+    bands: Iterable[np.ndarray],
+    *,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
+    level: int = PNG_LEVEL,
+) -> None:
     """A PNG of ``shape`` (H x W or H x W x C) written from its bands of rows, top to bottom."""
     height, width = shape[:2]
     depth = 16 if np.dtype(dtype) == np.uint16 else 8
@@ -112,8 +121,16 @@ def write_png(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np.
     file.write(png_chunk(b"IEND", b""))
 
 
-def write_tiff(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np.ndarray], *,
-               icc: bytes | None = None, exif: bytes | None = None, notes: list[str] | None = None) -> None:
+def write_tiff(
+    file: BinaryIO,
+    shape: tuple[int, ...],
+    dtype,
+    bands: Iterable[np.ndarray],
+    *,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
+    notes: list[str] | None = None,
+) -> None:
     """A TIFF of ``shape`` written strip by strip from its bands; ``file`` must be seekable."""
     import tifffile
 
@@ -127,9 +144,16 @@ def write_tiff(file: BinaryIO, shape: tuple[int, ...], dtype, bands: Iterable[np
         options["extrasamples"] = ["unassalpha"]
     start = file.tell()
     with tifffile.TiffWriter(file, bigtiff=bigtiff, byteorder="<") as tiff:
-        tiff.write(_strips(bands, rows_per_strip, row_bytes, dtype), shape=shape, dtype=dtype,
-                   rowsperstrip=rows_per_strip, iccprofile=icc or None, metadata=None, software=False,
-                   **options)
+        tiff.write(
+            _strips(bands, rows_per_strip, row_bytes, dtype),
+            shape=shape,
+            dtype=dtype,
+            rowsperstrip=rows_per_strip,
+            iccprofile=icc or None,
+            metadata=None,
+            software=False,
+            **options,
+        )
     if exif:
         problem = "a TIFF over 4 GB is written without EXIF metadata" if bigtiff else _add_exif(file, start, exif)
         if problem and notes is not None:
@@ -144,7 +168,7 @@ def _strips(bands: Iterable[np.ndarray], rows_per_strip: int, row_bytes: int, dt
         held += np.ascontiguousarray(band, dtype=little).tobytes()
         whole = len(held) // (rows_per_strip * row_bytes) * rows_per_strip * row_bytes
         for offset in range(0, whole, rows_per_strip * row_bytes):
-            yield bytes(held[offset:offset + rows_per_strip * row_bytes])
+            yield bytes(held[offset : offset + rows_per_strip * row_bytes])
         del held[:whole]
     if held:
         yield bytes(held)
@@ -165,20 +189,21 @@ def _add_exif(file: BinaryIO, start: int, exif: bytes) -> str | None:
         tags = Image.Exif()
         tags.load(exif)
         tags.endian = "<"
-        serialised = tags.tobytes(exif_at - start)[6 + 8:]  # without "Exif\0\0" and its TIFF header
+        serialised = tags.tobytes(exif_at - start)[6 + 8 :]  # without "Exif\0\0" and its TIFF header
     except Exception:  # Pillow raises anything on damaged EXIF
         return "the input's EXIF metadata is damaged: written without it"
     file.write(serialised)
     (count,) = struct.unpack_from("<H", serialised)
-    entries = {struct.unpack_from("<H", serialised, 2 + 12 * i)[0]: serialised[2 + 12 * i:14 + 12 * i]
-               for i in range(count)}
+    entries = {
+        struct.unpack_from("<H", serialised, 2 + 12 * i)[0]: serialised[2 + 12 * i : 14 + 12 * i] for i in range(count)
+    }
     file.seek(start + 4)
     (ifd_offset,) = struct.unpack("<I", file.read(4))
     file.seek(start + ifd_offset)
     (count,) = struct.unpack("<H", file.read(2))
     table = file.read(12 * count + 4)
     for i in range(count):  # the image's own entries win over EXIF's
-        entries[struct.unpack_from("<H", table, 12 * i)[0]] = table[12 * i:12 * i + 12]
+        entries[struct.unpack_from("<H", table, 12 * i)[0]] = table[12 * i : 12 * i + 12]
     file.seek(0, 2)
     if file.tell() % 2:
         file.write(b"\0")
@@ -190,9 +215,18 @@ def _add_exif(file: BinaryIO, start: int, exif: bytes) -> str | None:
     return None
 
 
-def write_bands(file: BinaryIO, fmt: str, shape: tuple[int, ...], dtype, bands: Iterable[np.ndarray], *,
-                icc: bytes | None = None, exif: bytes | None = None, notes: list[str] | None = None,
-                png_level: int = PNG_LEVEL) -> None:
+def write_bands(
+    file: BinaryIO,
+    fmt: str,
+    shape: tuple[int, ...],
+    dtype,
+    bands: Iterable[np.ndarray],
+    *,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
+    notes: list[str] | None = None,
+    png_level: int = PNG_LEVEL,
+) -> None:
     """Write a streamed image in ``fmt`` (one of ``STREAMED_FORMATS``)."""
     if fmt == "PNG":
         write_png(file, shape, dtype, bands, icc=icc, exif=exif, level=png_level)

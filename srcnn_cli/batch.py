@@ -7,6 +7,7 @@ the outputs of this naming (a rerun into the same folder) are never taken as inp
 encodes behind on worker threads so that the network (which releases the GIL) is kept busy, and
 reports one ``FileResult`` per job.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -129,8 +130,9 @@ def _target_folder(source: Path, root: Path | None, out_path: Path | None, recur
     return out_path
 
 
-def _own_outputs(sources, suffix: str, out_path: Path | None, recursive: bool,
-                 tags: tuple[str, ...] = ()) -> dict[Path, Path]:
+def _own_outputs(
+    sources, suffix: str, out_path: Path | None, recursive: bool, tags: tuple[str, ...] = ()
+) -> dict[Path, Path]:
     """Real paths where this naming, or the default one at any scale (with any model's ``tags``:
     ``_x3_9-1-5``), puts each source's output: in this run's output folder, and beside the source
     (where a run without -o put it)."""
@@ -175,10 +177,17 @@ def plan_jobs(
     sources = list(first_naming.values())
 
     # one input (found or missing: a missing one is reported as such, not as a usage error)
-    single_target = out_path if (
-        out_path is not None and len(sources) + len(missing) == 1 and not named_folder
-        and not out_path.is_dir() and out_path.suffix != ""
-    ) else None
+    single_target = (
+        out_path
+        if (
+            out_path is not None
+            and len(sources) + len(missing) == 1
+            and not named_folder
+            and not out_path.is_dir()
+            and out_path.suffix != ""
+        )
+        else None
+    )
     single_file_out = single_target is not None
     if not single_file_out:
         # a rerun into the folder of its inputs must not upscale the last run's results again
@@ -194,8 +203,10 @@ def plan_jobs(
     if single_target is not None and fmt and single_target.suffix.lower().lstrip(".") in FORMATS:
         named, asked = FORMATS[single_target.suffix.lower().lstrip(".")], format_for(single_target, fmt)
         if named != asked:  # a JPEG called .png would mislead every program that opens it
-            raise BatchUsageError(f"-f {fmt} does not match {shown(single_target.name)}: drop -f or name the "
-                                  f"file {shown(single_target.stem + EXTENSIONS[asked])}")
+            raise BatchUsageError(
+                f"-f {fmt} does not match {shown(single_target.name)}: drop -f or name the "
+                f"file {shown(single_target.stem + EXTENSIONS[asked])}"
+            )
     if out_path is None and named_folder:
         raise BatchUsageError("a folder input needs an output folder: add -o OUT_DIR")
     if out_path is not None and not single_file_out:
@@ -216,15 +227,24 @@ def plan_jobs(
             raise BatchUsageError(f"{shown(target)} would overwrite its input; choose another --suffix or -o")
         if target_real in seen:
             other, other_root = seen[target_real]
-            raise BatchUsageError(f"{shown(other)} and {shown(source)} would both write {shown(target)}; "
-                                  + _collision_hint(other, other_root, source, root, recursive))
+            raise BatchUsageError(
+                f"{shown(other)} and {shown(source)} would both write {shown(target)}; "
+                + _collision_hint(other, other_root, source, root, recursive)
+            )
         seen[target_real] = (source, root)
         folders.setdefault(target.parent)
         name_bytes = len(os.fsencode(target.name))
         if name_bytes > NAME_MAX:
-            missing.append(FileResult(source, None, "failed", f"the output name would be {name_bytes} bytes, "
-                                      f"over the file system's limit of {NAME_MAX}: rename the input or use a "
-                                      "shorter --suffix"))
+            missing.append(
+                FileResult(
+                    source,
+                    None,
+                    "failed",
+                    f"the output name would be {name_bytes} bytes, "
+                    f"over the file system's limit of {NAME_MAX}: rename the input or use a "
+                    "shorter --suffix",
+                )
+            )
             continue
         if os.path.lexists(target) and not overwrite:
             skipped.append(FileResult(source, target, "skipped", "output exists (use --overwrite)"))
@@ -279,9 +299,18 @@ def decode_job(job: Job, options: BatchOptions, output_size: Callable[[int, int]
     return decoded
 
 
-def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, started: float, *,
-              on_tile: Callable[[int, int], None] | None = None, explain: Callable[[int, int], str] | None = None,
-              cancel: threading.Event | None = None, on_computed: Callable[[], None] | None = None) -> FileResult:
+def write_job(
+    job: Job,
+    decoded,
+    stream: Callable,
+    options: BatchOptions,
+    started: float,
+    *,
+    on_tile: Callable[[int, int], None] | None = None,
+    explain: Callable[[int, int], str] | None = None,
+    cancel: threading.Event | None = None,
+    on_computed: Callable[[], None] | None = None,
+) -> FileResult:
     """Upscale a decoded input into its output file, the network a band ahead of the encoder;
     ``cancel`` stops it between bands (``Cancelled``; the temporary file is removed).
     ``on_computed`` is called once the last band has left the network (its encoding, and the
@@ -291,9 +320,19 @@ def write_job(job: Job, decoded, stream: Callable, options: BatchOptions, starte
     if on_computed is not None:
         bands = _calling_at_the_end(bands, image.shape[0], on_computed)
     try:
-        notes = decoded.notes + _format_notes(decoded.format, options.fmt, job.target) + write_image(
-            job.target, Stream(image.shape, image.dtype, bands), fmt=options.fmt, quality=options.quality,
-            icc_profile=decoded.icc_profile, exif=decoded.exif, png_level=options.png_level)
+        notes = (
+            decoded.notes
+            + _format_notes(decoded.format, options.fmt, job.target)
+            + write_image(
+                job.target,
+                Stream(image.shape, image.dtype, bands),
+                fmt=options.fmt,
+                quality=options.quality,
+                icc_profile=decoded.icc_profile,
+                exif=decoded.exif,
+                png_level=options.png_level,
+            )
+        )
     finally:
         image.bands.close()  # stops the worker if writing failed
     how = explain(*decoded.pixels.shape[:2]) if explain is not None else ""
@@ -310,13 +349,19 @@ def _calling_at_the_end(bands: Iterator, rows: int, call: Callable[[], None]) ->
         yield band
 
 
-def process_job(job: Job, stream: Callable, options: BatchOptions, *,
-                output_size: Callable[[int, int], tuple[int, int]] | None = None,
-                explain: Callable[[int, int], str] | None = None) -> FileResult:
+def process_job(
+    job: Job,
+    stream: Callable,
+    options: BatchOptions,
+    *,
+    output_size: Callable[[int, int], tuple[int, int]] | None = None,
+    explain: Callable[[int, int], str] | None = None,
+) -> FileResult:
     """One job from reading to writing, a failure recorded (what a distributed worker runs)."""
     started = time.monotonic()
-    return _recorded(job, lambda: write_job(job, decode_job(job, options, output_size), stream, options, started,
-                                            explain=explain))
+    return _recorded(
+        job, lambda: write_job(job, decode_job(job, options, output_size), stream, options, started, explain=explain)
+    )
 
 
 def _recorded(job: Job, work: Callable[[], FileResult]) -> FileResult:
@@ -375,9 +420,20 @@ def run_batch(
                 network.release()
 
         try:
-            return _recorded(job, lambda: write_job(job, decoded.result(), stream, options, started,
-                                                    on_tile=tile_done, explain=explain, cancel=cancel,
-                                                    on_computed=free_network))
+            return _recorded(
+                job,
+                lambda: write_job(
+                    job,
+                    decoded.result(),
+                    stream,
+                    options,
+                    started,
+                    on_tile=tile_done,
+                    explain=explain,
+                    cancel=cancel,
+                    on_computed=free_network,
+                ),
+            )
         finally:
             free_network()
 
@@ -385,8 +441,10 @@ def run_batch(
     # main thread, which asks the writers to stop between bands and waits for them, so that the
     # temporary files are removed and no network is running when the interruption goes on.
     cancel = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, options.prefetch), thread_name_prefix="decode") as readers, \
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="write") as writers:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, options.prefetch), thread_name_prefix="decode") as readers,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="write") as writers,
+    ):
         pending_reads: list[Future] = [readers.submit(decode, job) for job in jobs[: options.prefetch]]
         writing: list[Future] = []  # in the jobs' order
 
@@ -453,8 +511,15 @@ def upscale_encoded(
         fmt = decoded.format if decoded.format in EXTENSIONS else "PNG"
     check_encodable(decoded.mode, fmt)
     pixels = upscale(decoded.pixels)
-    return encode_image(pixels, fmt, quality=quality, icc_profile=decoded.icc_profile,
-                        exif=decoded.exif, notes=notes, png_level=png_level), notes
+    return encode_image(
+        pixels,
+        fmt,
+        quality=quality,
+        icc_profile=decoded.icc_profile,
+        exif=decoded.exif,
+        notes=notes,
+        png_level=png_level,
+    ), notes
 
 
 def _format_notes(read_format: str | None, fmt: str | None, target: Path | None) -> list[str]:

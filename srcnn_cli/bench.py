@@ -8,6 +8,7 @@ FP32 peak measured in the same run (the best large float32 matrix product throug
 and numpy, whichever is faster); end to end as a fraction of the model alone; the process's
 peak RSS; the runtime and the CPU. Optionally Set14 PSNR, for the paper's speed/quality plot.
 """
+
 from __future__ import annotations
 
 import io
@@ -164,7 +165,7 @@ def network_over_tiles(session, height: int, width: int, scale: int, tile: int |
 
     def run() -> None:
         for t in tiles:
-            session.run(plane[:, t.win_top // step:t.win_bottom // step, t.win_left // step:t.win_right // step])
+            session.run(plane[:, t.win_top // step : t.win_bottom // step, t.win_left // step : t.win_right // step])
 
     return run
 
@@ -199,14 +200,32 @@ def bench_model(spec, scale, size, device, threads, repeat, tile=None, data_dir=
     gflops = 2.0 * macs * width * height / median / 1e9 if macs else None
     from .evaluate import session_runner
 
-    psnr = set14_psnr(session_runner(session), scale, channels, data_dir, upscaler.model.source,
-                      lowres=session.contract.kind == "lowres")
+    psnr = set14_psnr(
+        session_runner(session),
+        scale,
+        channels,
+        data_dir,
+        upscaler.model.source,
+        lowres=session.contract.kind == "lowres",
+    )
     name = upscaler.model.info.name if upscaler.model.info else short_name(upscaler.model.source)
     rss = peak_rss_bytes()
     megapixels = width * height / 1e6
-    return session, BenchResult(name, scale, session.runtime, median * 1e3, min(times) * 1e3, megapixels / median,
-                                gflops, None, e2e * 1e3, megapixels / e2e, median / e2e,
-                                None if rss is None else rss / 2**20, psnr)
+    return session, BenchResult(
+        name,
+        scale,
+        session.runtime,
+        median * 1e3,
+        min(times) * 1e3,
+        megapixels / median,
+        gflops,
+        None,
+        e2e * 1e3,
+        megapixels / e2e,
+        median / e2e,
+        None if rss is None else rss / 2**20,
+        psnr,
+    )
 
 
 def bench(
@@ -241,26 +260,39 @@ def bench(
 
     width, height = size
     low = np.random.default_rng(0).random((height // scale, width // scale, 1), dtype=np.float32)
-    bicubic_ms = statistics.median(
-        _timed(lambda: bicubic_window(low, scale, (0, low.shape[0] * scale), (0, low.shape[1] * scale)), repeat)) * 1e3
+    bicubic_ms = (
+        statistics.median(
+            _timed(lambda: bicubic_window(low, scale, (0, low.shape[0] * scale), (0, low.shape[1] * scale)), repeat)
+        )
+        * 1e3
+    )
     bicubic_psnr = set14_psnr(lambda plane: plane, scale, 1, data_dir, "bicubic")
     from .machine import cpu_name
 
     missing = None if data_dir is False else set14_problem(data_dir)
-    return BenchReport(device_used, cpu_name(), (width, height), threads, peak, source, results, bicubic_ms,
-                       bicubic_psnr, missing)
+    return BenchReport(
+        device_used, cpu_name(), (width, height), threads, peak, source, results, bicubic_ms, bicubic_psnr, missing
+    )
 
 
 def bench_plot(report: BenchReport, path) -> None:
     """PSNR against milliseconds per image (the paper's Fig. 12), one point per model."""
     from .charts import Figure, Series, render
 
-    series = [Series(r.model, [(r.ms_median, r.set14_psnr)], markers=True) for r in report.results
-              if r.set14_psnr is not None]
+    series = [
+        Series(r.model, [(r.ms_median, r.set14_psnr)], markers=True) for r in report.results if r.set14_psnr is not None
+    ]
     if report.bicubic_set14_psnr is not None:
         series.append(Series("bicubic", [(report.bicubic_ms, report.bicubic_set14_psnr)], markers=True))
     if not series:
         raise ModelError("--plot needs Set14 PSNR: put Set14 where `srcnn eval` finds it")
     w, h = report.size
-    render(Figure(f"Set14 x{report.results[0].scale}: PSNR vs time per {w}x{h} image ({report.device})",
-                  "milliseconds per image", "Set14 PSNR (dB)", series), path)
+    render(
+        Figure(
+            f"Set14 x{report.results[0].scale}: PSNR vs time per {w}x{h} image ({report.device})",
+            "milliseconds per image",
+            "Set14 PSNR (dB)",
+            series,
+        ),
+        path,
+    )

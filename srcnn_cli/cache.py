@@ -12,6 +12,7 @@ sooner.
   read as missing. The cache is only ever a shortcut: a folder that cannot be made or written
   leaves the run as it would be without it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,7 +65,7 @@ def load(key: str, folder: Path | None = None) -> bytes | None:
         forget(key, folder)
         return None
     head = len(_MAGIC) + 32
-    if data[:len(_MAGIC)] == _MAGIC and hashlib.sha256(data[head:]).digest() == data[len(_MAGIC):head]:
+    if data[: len(_MAGIC)] == _MAGIC and hashlib.sha256(data[head:]).digest() == data[len(_MAGIC) : head]:
         return data[head:]
     forget(key, folder)
     return None

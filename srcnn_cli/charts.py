@@ -6,6 +6,7 @@ A ``Figure`` is data (series of points and reference levels); ``render`` draws i
 ticks (matplotlib's locators, thousands as 1.2M rather than 1.2e+06), a colour per series from a
 20-colour palette, and the legend outside the plotting area.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,8 +60,14 @@ def render(figure: Figure, path, size=(9.0, 5.4), dpi: int = 100) -> Path:
     fig, axes = pyplot.subplots(figsize=size, dpi=dpi)
     for index, series in enumerate(figure.series):
         xs, ys = zip(*series.points) if series.points else ((), ())
-        axes.plot(xs, ys, label=series.label, color=colours[(2 * index) % 20 + (index // 10) % 2],
-                  marker="o" if series.markers else None, linestyle="none" if series.markers else "-")
+        axes.plot(
+            xs,
+            ys,
+            label=series.label,
+            color=colours[(2 * index) % 20 + (index // 10) % 2],
+            marker="o" if series.markers else None,
+            linestyle="none" if series.markers else "-",
+        )
     for index, (label, level) in enumerate(figure.hlines):
         axes.axhline(level, color="0.35", linestyle=("--", ":", "-.")[index % 3], linewidth=1, label=label)
     if figure.log_x:
@@ -82,8 +89,9 @@ def render(figure: Figure, path, size=(9.0, 5.4), dpi: int = 100) -> Path:
     return path
 
 
-def convergence_plot(run_dir, log_rows: list[dict], config, bicubic: float | None = None,
-                     paper: float | None = None) -> Path | None:
+def convergence_plot(
+    run_dir, log_rows: list[dict], config, bicubic: float | None = None, paper: float | None = None
+) -> Path | None:
     """Validation PSNR against back-propagated samples, with bicubic and paper levels (Fig. 10)."""
     points = [(r["samples"], r["val_psnr"]) for r in log_rows if r.get("val_psnr") is not None]
     if not points:

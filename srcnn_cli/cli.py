@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 a failure the library reported (``Error: ...``, no trac
 2 a usage error (Click's own, and impossible input/output combinations), 130 interrupted by
 Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -142,17 +143,19 @@ def cli():
 
 
 # --- upscale -----------------------------------------------------------------------------------
-@cli.command(epilog=examples(
-    "srcnn upscale photo.jpg                      # photo_x3.jpg beside it",
-    "srcnn upscale a.png b.png -s 2 -o out/       # several files into a folder",
-    "srcnn upscale shots/ -o big/ -r              # a folder tree, mirrored",
-    "srcnn upscale 'scans/*.tif' -o big/ -f png   # a glob, written as PNG",
-    "srcnn upscale -i in.png -o out.png -t 256 -g 0   # the ncnn / Real-ESRGAN spelling",
-    "srcnn upscale photo.png -s 2.5               # any factor: x3 network, then bicubic",
-    "srcnn upscale photo.png --width 1920         # a width; the height follows",
-    "srcnn upscale photo.png --width 1920 --height 1080 --fit cover",
-    "cat a.png | srcnn upscale - > a_x3.png       # standard input to standard output",
-))
+@cli.command(
+    epilog=examples(
+        "srcnn upscale photo.jpg                      # photo_x3.jpg beside it",
+        "srcnn upscale a.png b.png -s 2 -o out/       # several files into a folder",
+        "srcnn upscale shots/ -o big/ -r              # a folder tree, mirrored",
+        "srcnn upscale 'scans/*.tif' -o big/ -f png   # a glob, written as PNG",
+        "srcnn upscale -i in.png -o out.png -t 256 -g 0   # the ncnn / Real-ESRGAN spelling",
+        "srcnn upscale photo.png -s 2.5               # any factor: x3 network, then bicubic",
+        "srcnn upscale photo.png --width 1920         # a width; the height follows",
+        "srcnn upscale photo.png --width 1920 --height 1080 --fit cover",
+        "cat a.png | srcnn upscale - > a_x3.png       # standard input to standard output",
+    )
+)
 @click.argument("inputs", nargs=-1)
 @click.option("-i", "--input", "more_inputs", multiple=True, help="An input, like the arguments (repeatable).")
 @click.option("-o", "--output", help="Output file (one input) or folder; - for standard output.")
@@ -163,32 +166,74 @@ def cli():
 @ensemble_option
 @model_option()
 @model_scale_option
-@click.option("--channels", type=click.Choice(["y", "rgb"]),
-              help="y: network on luma (default); rgb: a 3-channel model.")
+@click.option(
+    "--channels", type=click.Choice(["y", "rgb"]), help="y: network on luma (default); rgb: a 3-channel model."
+)
 @device_options
 @runtime_option
 @tile_option
 @click.option("-r", "--recursive", is_flag=True, help="Walk folders recursively and mirror the tree.")
 @click.option("--suffix", help="Appended to output names (default _xSCALE).")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES),
-              help="Output format (default: from the name).")
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="Output format (default: from the name)."
+)
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WEBP quality (default 95).")
-@click.option("--png-level", type=click.IntRange(0, 9), default=1, show_default=True,
-              help="PNG compression: 1 (ISA-L's deflate) keeps up with the network; 0 and 2 to 9 use zlib, slower.")
+@click.option(
+    "--png-level",
+    type=click.IntRange(0, 9),
+    default=1,
+    show_default=True,
+    help="PNG compression: 1 (ISA-L's deflate) keeps up with the network; 0 and 2 to 9 use zlib, slower.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
-              help="Refuse inputs with more pixels than this.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: this machine; ray: a Ray cluster's workers (the [ray] extra).")
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse inputs with more pixels than this.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this machine; ray: a Ray cluster's workers (the [ray] extra).",
+)
 @click.option("--ray-address", help="The Ray cluster to join (default: $RAY_ADDRESS, else a local Ray for the run).")
 @click.option("--workers", type=click.IntRange(min=1), help="Ray workers (default: as many as the CPUs allow).")
 @threads_option
 @quiet_option
 @library_errors
-def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, model, model_scale, channels, device,
-            gpu, runtime,
-            tile, recursive, suffix, fmt, quality, png_level, overwrite, max_pixels, engine, ray_address, workers,
-            threads, quiet):
+def upscale(
+    inputs,
+    more_inputs,
+    output,
+    scales,
+    width,
+    height,
+    fit,
+    ensemble,
+    model,
+    model_scale,
+    channels,
+    device,
+    gpu,
+    runtime,
+    tile,
+    recursive,
+    suffix,
+    fmt,
+    quality,
+    png_level,
+    overwrite,
+    max_pixels,
+    engine,
+    ray_address,
+    workers,
+    threads,
+    quiet,
+):
     """Upscale images: files, folders (with -o) and globs; - reads standard input, -o - writes standard output."""
     from .batch import BatchOptions, BatchUsageError, plan_jobs, prepare_outputs, run_batch
     from .files import shown
@@ -214,20 +259,49 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
         if "-" in inputs or output == "-":
             raise click.UsageError("--engine ray reads and writes files: standard input and output stay local")
     # the model is resolved first: a mistyped -m is an error even when every output exists
-    upscaler = Upscaler(model, scale, width=width, height=height, fit=fit, channels=channels, device=device,
-                        threads=threads, tile=tile, ensemble=ensemble, runtime=runtime, model_scale=model_scale)
+    upscaler = Upscaler(
+        model,
+        scale,
+        width=width,
+        height=height,
+        fit=fit,
+        channels=channels,
+        device=device,
+        threads=threads,
+        tile=tile,
+        ensemble=ensemble,
+        runtime=runtime,
+        model_scale=model_scale,
+    )
     if suffix is None:  # a model other than the default names itself: outputs never take each other's names
         tag = upscaler.output_tag
         suffix = _size_suffix(scale, width, height) + (f"_{tag}" if tag else "")
     if "-" in inputs or output == "-":
-        _upscale_pipe(inputs[0] if len(inputs) == 1 else None, output, fmt, quality, overwrite, max_pixels, quiet,
-                      upscaler, png_level)
+        _upscale_pipe(
+            inputs[0] if len(inputs) == 1 else None,
+            output,
+            fmt,
+            quality,
+            overwrite,
+            max_pixels,
+            quiet,
+            upscaler,
+            png_level,
+        )
         return
     try:
         from .models import known_output_tags
 
-        plan = plan_jobs(inputs, output, scale=scale, suffix=suffix, fmt=fmt, recursive=recursive,
-                         overwrite=overwrite, model_tags=tuple(known_output_tags()))
+        plan = plan_jobs(
+            inputs,
+            output,
+            scale=scale,
+            suffix=suffix,
+            fmt=fmt,
+            recursive=recursive,
+            overwrite=overwrite,
+            model_tags=tuple(known_output_tags()),
+        )
     except BatchUsageError as exc:
         raise click.UsageError(str(exc)) from None
     prepare_outputs(plan.folders)  # an unwritable output folder fails before any work
@@ -243,8 +317,12 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
             _echo_err(f"0 upscaled, {len(plan.skipped)} skipped, {len(plan.missing)} failed")
             raise SystemExit(1)
         if not quiet:  # the summary line says that nothing ran, and why
-            say(f"0 upscaled, {len(plan.skipped)} skipped, 0 failed: nothing to upscale (every input was skipped; "
-                "--overwrite redoes existing outputs)" if plan.skipped else "no images found")
+            say(
+                f"0 upscaled, {len(plan.skipped)} skipped, 0 failed: nothing to upscale (every input was skipped; "
+                "--overwrite redoes existing outputs)"
+                if plan.skipped
+                else "no images found"
+            )
         return
     bar = tile_bar = None
     if interactive:
@@ -284,19 +362,45 @@ def upscale(inputs, more_inputs, output, scales, width, height, fit, ensemble, m
     options = BatchOptions(fmt=fmt, quality=quality, max_pixels=max_pixels, png_level=png_level)
     try:
         if engine == "ray":
-            _upscale_on_ray(plan.jobs, options, on_result, bar, ray_address, workers, dict(
-                model=_shared_model(model), scale=scale, width=width, height=height, fit=fit, channels=channels,
-                device=device, tile=tile, ensemble=ensemble, runtime=runtime, model_scale=model_scale))
+            _upscale_on_ray(
+                plan.jobs,
+                options,
+                on_result,
+                bar,
+                ray_address,
+                workers,
+                dict(
+                    model=_shared_model(model),
+                    scale=scale,
+                    width=width,
+                    height=height,
+                    fit=fit,
+                    channels=channels,
+                    device=device,
+                    tile=tile,
+                    ensemble=ensemble,
+                    runtime=runtime,
+                    model_scale=model_scale,
+                ),
+            )
         else:
-            run_batch(plan.jobs, upscaler.stream, options, on_result=on_result, on_tile=on_tile,
-                      explain=upscaler.describe if upscaler.by_size else None, output_size=upscaler.output_size)
+            run_batch(
+                plan.jobs,
+                upscaler.stream,
+                options,
+                on_result=on_result,
+                on_tile=on_tile,
+                explain=upscaler.describe if upscaler.by_size else None,
+                output_size=upscaler.output_size,
+            )
     except (KeyboardInterrupt, Terminated) as exc:
         for progress in (tile_bar, bar):
             if progress is not None:
                 progress.close()
         done = sum(r.status == "done" for r in results)
-        raise type(exc)(f"{done} of {len(plan.jobs)} files upscaled before it; the same command "
-                        "again upscales the rest") from None
+        raise type(exc)(
+            f"{done} of {len(plan.jobs)} files upscaled before it; the same command again upscales the rest"
+        ) from None
     if bar is not None:
         bar.close()
     failed = sum(r.status == "failed" for r in results) + len(plan.missing)
@@ -356,8 +460,10 @@ def _standard_output():
     except OSError:
         raise click.UsageError("standard output is closed: name an output file with -o") from None
     if stream.isatty():
-        raise click.UsageError("standard output is a terminal, not a place for an image: "
-                               "redirect it (> out.png) or name an output file with -o")
+        raise click.UsageError(
+            "standard output is a terminal, not a place for an image: "
+            "redirect it (> out.png) or name an output file with -o"
+        )
     return stream.buffer
 
 
@@ -380,8 +486,10 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
             raise click.UsageError("no image on standard input: pipe one in, or name a file")
         data, name = stdin.read(limit + 1) if limit else stdin.read(), "<stdin>"
         if limit and len(data) > limit:  # /dev/zero, say: read no further than any image could go
-            raise click.ClickException(f"<stdin>: more than {limit:,} bytes, more than an image within the pixel "
-                                       "limit can take (raise it with --max-pixels)")
+            raise click.ClickException(
+                f"<stdin>: more than {limit:,} bytes, more than an image within the pixel "
+                "limit can take (raise it with --max-pixels)"
+            )
     else:
         if Path(source).is_dir():
             raise click.UsageError("-o - (standard output) takes one image file, not a folder")
@@ -399,8 +507,9 @@ def _upscale_pipe(source, output, fmt, quality, overwrite, max_pixels, quiet, up
     target_format = format_for(target, fmt) if target is not None or fmt else None
     started = time.monotonic()
     try:
-        encoded, notes = upscale_encoded(data, upscaler.upscale, fmt=target_format, quality=quality,
-                                         max_pixels=max_pixels, png_level=png_level)
+        encoded, notes = upscale_encoded(
+            data, upscaler.upscale, fmt=target_format, quality=quality, max_pixels=max_pixels, png_level=png_level
+        )
     except SrcnnError as exc:
         raise click.ClickException(f"{name}: {exc}") from None
     for note in notes:
@@ -429,11 +538,13 @@ def _echo_err(message: str) -> None:
 
 
 # --- models ------------------------------------------------------------------------------------
-@cli.command(epilog=examples(
-    "srcnn models                 # bundled and your own, with Set5 PSNR",
-    "srcnn models -v              # and where each file is",
-    "srcnn models --json          # everything, for tools",
-))
+@cli.command(
+    epilog=examples(
+        "srcnn models                 # bundled and your own, with Set5 PSNR",
+        "srcnn models -v              # and where each file is",
+        "srcnn models --json          # everything, for tools",
+    )
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with paths and recipes).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each model's file.")
 @library_errors
@@ -448,8 +559,9 @@ def models(as_json, verbose):
     if not entries:
         click.echo("no models")
         return
-    click.echo(f"{'name':<22} {'origin':<8} {'arch':<8} {'scale':>5} {'ch':>3} {'sees':<8} {'default':>7} "
-               f"{'Set5 dB':>8}")
+    click.echo(
+        f"{'name':<22} {'origin':<8} {'arch':<8} {'scale':>5} {'ch':>3} {'sees':<8} {'default':>7} {'Set5 dB':>8}"
+    )
     starred = False
     for e in entries:
         set5 = e["psnr"].get("Set5")
@@ -472,10 +584,13 @@ def models(as_json, verbose):
 
 
 # --- convert-mat -------------------------------------------------------------------------------
-@cli.command("convert-mat", epilog=examples(
-    "srcnn convert-mat 9-5-5_imagenet/x3.mat -o authors_x3.onnx -s 3",
-    "srcnn upscale photo.png -m authors_x3.onnx",
-))
+@cli.command(
+    "convert-mat",
+    epilog=examples(
+        "srcnn convert-mat 9-5-5_imagenet/x3.mat -o authors_x3.onnx -s 3",
+        "srcnn upscale photo.png -m authors_x3.onnx",
+    ),
+)
 @click.argument("mat_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
 @click.option("-s", "--scale", type=click.IntRange(2, 4), help="Record the scale the weights were trained for.")
@@ -497,35 +612,61 @@ def convert_mat(mat_file, output, scale):
 
 
 # --- eval --------------------------------------------------------------------------------------
-@cli.command("eval", epilog=examples(
-    "srcnn eval Set14                                # x3, the default model",
-    "srcnn eval Set5 Set14 BSD200 -s 2,3,4 -m 9-5-5  # the paper's Table 2",
-    "srcnn eval Set5 -m 9-5-5_x4                     # a model's name sets its scale",
-    "srcnn eval Set5 -m path/to/x3.mat               # the authors' released weights (at x3)",
-    "srcnn eval my_photos/ -s 2 --per-image --json -",
-))
+@cli.command(
+    "eval",
+    epilog=examples(
+        "srcnn eval Set14                                # x3, the default model",
+        "srcnn eval Set5 Set14 BSD200 -s 2,3,4 -m 9-5-5  # the paper's Table 2",
+        "srcnn eval Set5 -m 9-5-5_x4                     # a model's name sets its scale",
+        "srcnn eval Set5 -m path/to/x3.mat               # the authors' released weights (at x3)",
+        "srcnn eval my_photos/ -s 2 --per-image --json -",
+    ),
+)
 @click.argument("datasets", nargs=-1, required=True)
 @scale_option(many=True)
 @model_option()
 @model_scale_option
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding Set5/, Set14/, BSD200/.")
-@click.option("--luma", type=click.Choice(["ycbcr", "gray", "ycbcr3"]),
-              help="Luminance (default: the paper's per set); ycbcr3: Table 5's PSNR over Y, Cb and Cr "
-                   "(a Y model with bicubic chroma).")
+@click.option(
+    "--luma",
+    type=click.Choice(["ycbcr", "gray", "ycbcr3"]),
+    help="Luminance (default: the paper's per set); ycbcr3: Table 5's PSNR over Y, Cb and Cr "
+    "(a Y model with bicubic chroma).",
+)
 @click.option("--channels", type=click.Choice(["y", "rgb"]), help="Pick the bundled Y or RGB model.")
 @click.option("--per-image", is_flag=True, help="Also print a row per image.")
 @click.option("--json", "json_path", help="Write JSON results to a file, or - for stdout.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write per-image rows as CSV.")
-@click.option("--save-images", type=click.Path(file_okay=False),
-              help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.")
+@click.option(
+    "--save-images",
+    type=click.Path(file_okay=False),
+    help="Save the upscaled images (colour PNG) here, one folder per dataset and scale.",
+)
 @ensemble_option
 @device_options
 @runtime_option
 @threads_option
 @quiet_option
 @library_errors
-def eval_command(datasets, scales, model, model_scale, data_dir, luma, channels, per_image, json_path, csv_path,
-                 save_images, ensemble, device, gpu, runtime, threads, quiet):
+def eval_command(
+    datasets,
+    scales,
+    model,
+    model_scale,
+    data_dir,
+    luma,
+    channels,
+    per_image,
+    json_path,
+    csv_path,
+    save_images,
+    ensemble,
+    device,
+    gpu,
+    runtime,
+    threads,
+    quiet,
+):
     """Reproduce the paper's PSNR/SSIM tables on Set5, Set14, BSD200 or any folder."""
     from .evaluate import evaluate, evaluation_size, results_json
 
@@ -540,9 +681,21 @@ def eval_command(datasets, scales, model, model_scale, data_dir, luma, channels,
 
         total = evaluation_size(list(datasets), scales, data_dir)
         bar = tqdm(total=total, unit="img", desc="eval", file=sys.stderr)
-    results = evaluate(list(datasets), scales, model=model, data_dir=data_dir, luma=luma, channels=channels,
-                       device=device, threads=threads, save_dir=save_images, ensemble=ensemble, runtime=runtime,
-                       model_scale=model_scale, on_image=None if bar is None else lambda name: _tick(bar))
+    results = evaluate(
+        list(datasets),
+        scales,
+        model=model,
+        data_dir=data_dir,
+        luma=luma,
+        channels=channels,
+        device=device,
+        threads=threads,
+        save_dir=save_images,
+        ensemble=ensemble,
+        runtime=runtime,
+        model_scale=model_scale,
+        on_image=None if bar is None else lambda name: _tick(bar),
+    )
     if bar is not None:
         bar.close()
     to_stdout_json = json_path == "-"
@@ -563,8 +716,19 @@ def eval_command(datasets, scales, model, model_scale, data_dir, luma, channels,
         writer.writerow(["dataset", "scale", "luma", "model", "name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"])
         for r in results:
             for row in r.per_image:
-                writer.writerow([r.dataset, r.scale, r.luma, r.model, row.name, f"{row.psnr:.4f}",
-                                 f"{row.ssim:.4f}", f"{row.bicubic_psnr:.4f}", f"{row.bicubic_ssim:.4f}"])
+                writer.writerow(
+                    [
+                        r.dataset,
+                        r.scale,
+                        r.luma,
+                        r.model,
+                        row.name,
+                        f"{row.psnr:.4f}",
+                        f"{row.ssim:.4f}",
+                        f"{row.bicubic_psnr:.4f}",
+                        f"{row.bicubic_ssim:.4f}",
+                    ]
+                )
         _write_text(csv_path, rows.getvalue())
 
 
@@ -590,8 +754,9 @@ def format_result(result, per_image: bool = False) -> str:
     if per_image:
         lines.append(f"  {'image':<14} {'PSNR':>7} {'SSIM':>7} {'bic PSNR':>9} {'bic SSIM':>9}")
         for row in result.per_image:
-            lines.append(f"  {row.name:<14} {row.psnr:>7.2f} {row.ssim:>7.4f} {row.bicubic_psnr:>9.2f} "
-                         f"{row.bicubic_ssim:>9.4f}")
+            lines.append(
+                f"  {row.name:<14} {row.psnr:>7.2f} {row.ssim:>7.4f} {row.bicubic_psnr:>9.2f} {row.bicubic_ssim:>9.4f}"
+            )
     return "\n".join(lines)
 
 
@@ -616,53 +781,109 @@ def _need_torch():
         raise click.ClickException(f"this command needs PyTorch: {install_hint('train')}") from None
 
 
-@cli.command(epilog=examples(
-    "srcnn train --arch 9-5-5 -s 3 --train-dir T91/ --val-dir Set5/ --out runs/955x3 --minutes 30",
-    "srcnn train --arch 9-1-5 -s 2 --init 9-1-5_x3 --train-dir T91/ --out runs/915x2 --samples 3000000",
-    "srcnn train --out runs/955x3 --resume            # continue where it stopped",
-    "srcnn export runs/955x3                          # then: srcnn upscale photo.png -m 955x3",
-))
-@click.option("--arch", default="9-5-5", show_default=True,
-              help="SRCNN filter sizes f1-f2-f3, or fsrcnn (FSRCNN(56,12,4)), fsrcnn-s (32,5,1), fsrcnn-D-S-M.")
+@cli.command(
+    epilog=examples(
+        "srcnn train --arch 9-5-5 -s 3 --train-dir T91/ --val-dir Set5/ --out runs/955x3 --minutes 30",
+        "srcnn train --arch 9-1-5 -s 2 --init 9-1-5_x3 --train-dir T91/ --out runs/915x2 --samples 3000000",
+        "srcnn train --out runs/955x3 --resume            # continue where it stopped",
+        "srcnn export runs/955x3                          # then: srcnn upscale photo.png -m 955x3",
+    )
+)
+@click.option(
+    "--arch",
+    default="9-5-5",
+    show_default=True,
+    help="SRCNN filter sizes f1-f2-f3, or fsrcnn (FSRCNN(56,12,4)), fsrcnn-s (32,5,1), fsrcnn-D-S-M.",
+)
 @scale_option()
 @click.option("--channels", type=click.Choice(["y", "rgb"]), default="y", show_default=True)
 @click.option("--n1", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--n2", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--train-dir", "train_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Folder of training images (repeatable).")
-@click.option("--val-dir", type=click.Path(file_okay=False),
-              help="Folder watched for progress (never used to pick weights).")
+@click.option(
+    "--train-dir",
+    "train_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Folder of training images (repeatable).",
+)
+@click.option(
+    "--val-dir", type=click.Path(file_okay=False), help="Folder watched for progress (never used to pick weights)."
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, log, plot).")
 @click.option("--recipe", type=click.Choice(["paper", "fast"]), default="fast", show_default=True)
 @click.option("--samples", type=click.IntRange(min=1), help="Budget in back-propagated sub-images.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Budget in wall-clock minutes.")
 @click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--patch", type=click.IntRange(min=9), default=33, show_default=True,
-              help="Sub-image size in output pixels (FSRCNN's inputs: patch / scale).")
-@click.option("--stride", type=click.IntRange(min=1), default=14, show_default=True,
-              help="Sub-image stride in output pixels.")
-@click.option("--downscale-augment", is_flag=True,
-              help="FSRCNN's augmentation: each image also shrunk by 0.9, 0.8, 0.7 and 0.6.")
+@click.option(
+    "--patch",
+    type=click.IntRange(min=9),
+    default=33,
+    show_default=True,
+    help="Sub-image size in output pixels (FSRCNN's inputs: patch / scale).",
+)
+@click.option(
+    "--stride", type=click.IntRange(min=1), default=14, show_default=True, help="Sub-image stride in output pixels."
+)
+@click.option(
+    "--downscale-augment", is_flag=True, help="FSRCNN's augmentation: each image also shrunk by 0.9, 0.8, 0.7 and 0.6."
+)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (fast recipe).")
 @click.option("--init", help="Start from these weights: a bundled model (9-1-5_x3), an .onnx file or a checkpoint.")
 @click.option("--identity-init", is_flag=True, help="Start as an exact identity (= bicubic) instead of at random.")
-@click.option("--resume", is_flag=True,
-              help="Continue the run in --out where it stopped (--device, --threads, --eval-every may change).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out where it stopped (--device, --threads, --eval-every may change).",
+)
 @device_options
 @threads_option
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=180.0, show_default=True,
-              help="Seconds between validation PSNR checks.")
+@click.option(
+    "--eval-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Seconds between validation PSNR checks.",
+)
 @click.option("--export/--no-export", default=True, show_default=True, help="Export to ONNX at the end.")
-@click.option("--weights-dir", type=click.Path(file_okay=False),
-              help="Manifest folder for the export (default: your model folder, $SRCNN_MODELS).")
+@click.option(
+    "--weights-dir",
+    type=click.Path(file_okay=False),
+    help="Manifest folder for the export (default: your model folder, $SRCNN_MODELS).",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
 @quiet_option
 @library_errors
-def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samples, minutes, batch, patch,
-          stride, downscale_augment, lr, init, identity_init, resume, device, gpu, threads, seed, eval_every, export,
-          weights_dir,
-          data_dir, quiet):
+def train(
+    arch,
+    scales,
+    channels,
+    n1,
+    n2,
+    train_dirs,
+    val_dir,
+    out,
+    recipe,
+    samples,
+    minutes,
+    batch,
+    patch,
+    stride,
+    downscale_augment,
+    lr,
+    init,
+    identity_init,
+    resume,
+    device,
+    gpu,
+    threads,
+    seed,
+    eval_every,
+    export,
+    weights_dir,
+    data_dir,
+    quiet,
+):
     """Train an SRCNN or FSRCNN in PyTorch and export it to ONNX (into your model folder)."""
     _need_torch()
     scale = one_scale(click.get_current_context(), scales, None)
@@ -675,11 +896,28 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
     from .train.loop import train as run_training
 
     config = TrainConfig(
-        arch=arch, scale=scale, channels=3 if channels == "rgb" else 1, n1=n1, n2=n2,
-        train_dirs=[str(Path(d).resolve()) for d in train_dirs], val_dir=val_dir, patch=patch, stride=stride,
-        recipe=recipe, batch=batch, samples=samples or 0, minutes=minutes or 0.0, lr=lr, seed=seed,
-        init=init, identity_init=identity_init, out=out, device=device, threads=threads,
-        eval_every_s=eval_every, downscale_augment=downscale_augment,
+        arch=arch,
+        scale=scale,
+        channels=3 if channels == "rgb" else 1,
+        n1=n1,
+        n2=n2,
+        train_dirs=[str(Path(d).resolve()) for d in train_dirs],
+        val_dir=val_dir,
+        patch=patch,
+        stride=stride,
+        recipe=recipe,
+        batch=batch,
+        samples=samples or 0,
+        minutes=minutes or 0.0,
+        lr=lr,
+        seed=seed,
+        init=init,
+        identity_init=identity_init,
+        out=out,
+        device=device,
+        threads=threads,
+        eval_every_s=eval_every,
+        downscale_augment=downscale_augment,
     )
     try:
         config.check_arch()
@@ -689,9 +927,15 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
         config.last_layer_lr_ratio = 0.1  # the FSRCNN paper's deconvolution rate
     # Resuming keeps the run's settings, but may move it (another device, more threads).
     ctx = click.get_current_context()
-    where = {field: getattr(config, field) for options, field in
-             ((("device", "gpu"), "device"), (("threads",), "threads"), (("eval_every",), "eval_every_s"))
-             if any(ctx.get_parameter_source(o) is click.core.ParameterSource.COMMANDLINE for o in options)}
+    where = {
+        field: getattr(config, field)
+        for options, field in (
+            (("device", "gpu"), "device"),
+            (("threads",), "threads"),
+            (("eval_every",), "eval_every_s"),
+        )
+        if any(ctx.get_parameter_source(o) is click.core.ParameterSource.COMMANDLINE for o in options)
+    }
     terminal = sys.stderr.isatty()
 
     def log_line(row: dict) -> None:  # where no bar is drawn (a log file, a pipe): a line per log row
@@ -699,15 +943,25 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
         val = "" if row["val_psnr"] is None else f", validation {row['val_psnr']:.2f} dB"
         _echo_err(f"{row['samples']:,}{total} samples, {row['wall_s'] / 60:.1f} min, loss {row['loss']:.3g}{val}")
 
-    result = run_training(config, resume=resume, progress=not quiet and terminal, where=where,
-                          on_log=None if quiet or terminal else log_line)
+    result = run_training(
+        config,
+        resume=resume,
+        progress=not quiet and terminal,
+        where=where,
+        on_log=None if quiet or terminal else log_line,
+    )
     val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
-    click.echo(f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
-               f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}")
+    click.echo(
+        f"{'finished' if result.finished else 'stopped'}: {result.samples:,} samples in "
+        f"{result.wall_s / 60:.1f} min{val}; checkpoint in {result.run_dir}"
+    )
     if not result.finished:
         # The run folder keeps the training settings, not what to do at the end: repeat those.
-        end_flags = ([] if export else ["--no-export"]) + (["--weights-dir", weights_dir] if weights_dir else []) \
+        end_flags = (
+            ([] if export else ["--no-export"])
+            + (["--weights-dir", weights_dir] if weights_dir else [])
             + (["--data-dir", data_dir] if data_dir else [])
+        )
         click.echo("continue with: " + shlex.join(["srcnn", "train", "--out", out, "--resume", *end_flags]))
         return
     if export:
@@ -718,15 +972,20 @@ def train(arch, scales, channels, n1, n2, train_dirs, val_dir, out, recipe, samp
         click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
-@cli.command(epilog=examples(
-    "srcnn export runs/915x2                  # into your model folder, named 915x2",
-    "srcnn export runs/915x2 --name fast_x2   # under another name",
-    "srcnn export runs/915x2 --weights-dir weights --eval-sets Set5,Set14   # the bundled weights (maintainers)",
-))
+@cli.command(
+    epilog=examples(
+        "srcnn export runs/915x2                  # into your model folder, named 915x2",
+        "srcnn export runs/915x2 --name fast_x2   # under another name",
+        "srcnn export runs/915x2 --weights-dir weights --eval-sets Set5,Set14   # the bundled weights (maintainers)",
+    )
+)
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--name", help="The model's name (default: the run folder's name).")
-@click.option("--weights-dir", type=click.Path(file_okay=False),
-              help="Manifest folder to write to (default: your model folder, $SRCNN_MODELS).")
+@click.option(
+    "--weights-dir",
+    type=click.Path(file_okay=False),
+    help="Manifest folder to write to (default: your model folder, $SRCNN_MODELS).",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where Set5/Set14 are, for the manifest's PSNR.")
 @click.option("--eval-sets", default="Set5,Set14", show_default=True, help="Sets measured into the manifest.")
 @click.option("--command", "train_command", help="The training command to record in the manifest.")
@@ -744,8 +1003,9 @@ def export(run_dir, name, weights_dir, data_dir, eval_sets, train_command):
     if name and weights_dir:
         raise click.UsageError("--name names a model in your model folder; --weights-dir uses standard names")
     sets = tuple(s for s in eval_sets.split(",") if s)
-    info, path = export_run(run_dir, weights_dir=weights_dir, eval_sets=sets, data_dir=data_dir,
-                            command=train_command, name=name)
+    info, path = export_run(
+        run_dir, weights_dir=weights_dir, eval_sets=sets, data_dir=data_dir, command=train_command, name=name
+    )
     click.echo(f"exported {info.name} to {path} ({info.psnr})")
 
 
@@ -761,19 +1021,27 @@ def _crop(ctx, param, text: str | None) -> tuple[int, int, int, int] | None:
     return x, y, width, height
 
 
-@cli.command(epilog=examples(
-    "srcnn compare photo.png -o sheet.png                  # bicubic, each x3 model, the original",
-    "srcnn compare photo.png -s 2 -m 9-5-5 --crop 100,80,64,64 -o sheet.png",
-    "srcnn compare small.png --low-res -o sheet.png        # no ground truth: no PSNR",
-))
+@cli.command(
+    epilog=examples(
+        "srcnn compare photo.png -o sheet.png                  # bicubic, each x3 model, the original",
+        "srcnn compare photo.png -s 2 -m 9-5-5 --crop 100,80,64,64 -o sheet.png",
+        "srcnn compare small.png --low-res -o sheet.png        # no ground truth: no PSNR",
+    )
+)
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The sheet (PNG) to write.")
 @scale_option()
 @click.option("-m", "--model", "model", help="Models, comma-separated (default: every bundled Y model at the scale).")
-@click.option("--crop", callback=_crop,
-              help="The region X,Y,WIDTH,HEIGHT in output pixels (default: the most detailed).")
-@click.option("--size", type=click.IntRange(min=8), default=64, show_default=True,
-              help="Side of the region picked when --crop is not given.")
+@click.option(
+    "--crop", callback=_crop, help="The region X,Y,WIDTH,HEIGHT in output pixels (default: the most detailed)."
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=8),
+    default=64,
+    show_default=True,
+    help="Side of the region picked when --crop is not given.",
+)
 @click.option("--zoom", type=click.IntRange(min=1), help="Nearest-neighbour zoom of the region (default: to 256 px).")
 @click.option("--low-res", is_flag=True, help="IMAGE is the low-resolution input, not a ground truth to downscale.")
 @device_options
@@ -792,13 +1060,25 @@ def compare(image, output, scales, model, crop, size, zoom, low_res, device, gpu
     device = resolve_device(device, gpu)
     _prepare_output(output, "--output")
     models = [m for m in (model or "").split(",") if m] or [
-        m.name for m in all_models() if m.origin == "bundled" and m.scale == scale and m.channels == 1]
+        m.name for m in all_models() if m.origin == "bundled" and m.scale == scale and m.channels == 1
+    ]
     try:
         pixels = load_uint8(image)
     except SrcnnError as exc:
         raise click.ClickException(f"{shown(image)}: {exc}") from None
-    sheet = run_compare(pixels, scale=scale, models=models, name=Path(image).name, crop=crop, size=size,
-                        zoom=zoom, low_res=low_res, device=device, threads=threads, runtime=runtime)
+    sheet = run_compare(
+        pixels,
+        scale=scale,
+        models=models,
+        name=Path(image).name,
+        crop=crop,
+        size=size,
+        zoom=zoom,
+        low_res=low_res,
+        device=device,
+        threads=threads,
+        runtime=runtime,
+    )
     with _writing(output):
         render_sheet(sheet, output)
     for panel in sheet.panels:
@@ -819,20 +1099,25 @@ def _size(ctx, param, text: str) -> tuple[int, int]:
     if width < 16 or height < 16:
         raise click.BadParameter("the size must be at least 16x16")
     if width * height > BENCH_MAX_PIXELS:
-        raise click.BadParameter(f"at most {BENCH_MAX_PIXELS // 1_000_000} megapixels: bench times whole frames "
-                                 "(upscale tiles larger images)")
+        raise click.BadParameter(
+            f"at most {BENCH_MAX_PIXELS // 1_000_000} megapixels: bench times whole frames "
+            "(upscale tiles larger images)"
+        )
     return width, height
 
 
-@cli.command(epilog=examples(
-    "srcnn bench                                   # 9-1-5, 9-3-5, 9-5-5 at x3 on a 1280x720 plane",
-    "srcnn bench -m 9-5-5 --size 1920x1080 -g 0 --json -",
-    "srcnn bench --plot tradeoff.png               # Set14 PSNR against time (the paper's Fig. 12)",
-))
+@cli.command(
+    epilog=examples(
+        "srcnn bench                                   # 9-1-5, 9-3-5, 9-5-5 at x3 on a 1280x720 plane",
+        "srcnn bench -m 9-5-5 --size 1920x1080 -g 0 --json -",
+        "srcnn bench --plot tradeoff.png               # Set14 PSNR against time (the paper's Fig. 12)",
+    )
+)
 @model_option(many=True)
 @scale_option()
-@click.option("--size", default="1280x720", show_default=True, callback=_size,
-              help="Output (network input) size, WIDTHxHEIGHT.")
+@click.option(
+    "--size", default="1280x720", show_default=True, callback=_size, help="Output (network input) size, WIDTHxHEIGHT."
+)
 @device_options
 @runtime_option
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
@@ -843,8 +1128,7 @@ def _size(ctx, param, text: str) -> tuple[int, int]:
 @click.option("--json", "json_path", help="Write JSON to a file, or - for stdout.")
 @quiet_option
 @library_errors
-def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, no_psnr, plot_path, json_path,
-          quiet):
+def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, no_psnr, plot_path, json_path, quiet):
     """Time models (9-1-5 vs 9-5-5, ...) against this machine's FP32 peak."""
     from .bench import bench as run_bench
     from .bench import bench_plot
@@ -868,23 +1152,38 @@ def bench(model, scales, size, device, gpu, runtime, repeat, threads, data_dir, 
         from tqdm import tqdm
 
         bar = tqdm(total=len(models), unit="model", desc="bench", file=sys.stderr)
-    report = run_bench(models, scale=scale, size=(width, height), device=device, repeat=repeat, threads=threads,
-                       runtime=runtime,
-                       data_dir=False if no_psnr else data_dir,
-                       on_model=None if bar is None else lambda name: _tick(bar))
+    report = run_bench(
+        models,
+        scale=scale,
+        size=(width, height),
+        device=device,
+        repeat=repeat,
+        threads=threads,
+        runtime=runtime,
+        data_dir=False if no_psnr else data_dir,
+        on_model=None if bar is None else lambda name: _tick(bar),
+    )
     if bar is not None:
         bar.close()
     if json_path != "-":
-        click.echo(f"{report.cpu}, device {report.device}, {width}x{height} at x{scale}, threads "
-                   f"{report.threads or 'all'}, FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})")
-        click.echo(f"{'model':<14} {'runtime':<11} {'model ms':>9} {'MP/s':>6} {'of peak':>7} "
-                   f"{'end-to-end ms':>13} {'MP/s':>6} {'of model':>8} {'RSS MiB':>7} {'Set14 dB':>8}")
+        click.echo(
+            f"{report.cpu}, device {report.device}, {width}x{height} at x{scale}, threads "
+            f"{report.threads or 'all'}, FP32 peak {report.peak_gflops:.1f} GFLOP/s ({report.peak_source})"
+        )
+        click.echo(
+            f"{'model':<14} {'runtime':<11} {'model ms':>9} {'MP/s':>6} {'of peak':>7} "
+            f"{'end-to-end ms':>13} {'MP/s':>6} {'of model':>8} {'RSS MiB':>7} {'Set14 dB':>8}"
+        )
         for r in report.results:
-            click.echo(f"{r.model:<14} {r.runtime:<11} {r.ms_median:>9.1f} {r.mpix_per_s:>6.2f} "
-                       f"{_num(r.peak_fraction, 2):>7} {r.end_to_end_ms:>13.1f} {r.end_to_end_mpix_per_s:>6.2f} "
-                       f"{r.end_to_end_fraction:>8.2f} {_num(r.peak_rss_mib, 0):>7} {_num(r.set14_psnr):>8}")
-        click.echo(f"{'bicubic':<14} {'numpy':<11} {report.bicubic_ms:>9.1f} {'':>6} {'':>7} {'':>13} {'':>6} "
-                   f"{'':>8} {'':>7} {_num(report.bicubic_set14_psnr):>8}")
+            click.echo(
+                f"{r.model:<14} {r.runtime:<11} {r.ms_median:>9.1f} {r.mpix_per_s:>6.2f} "
+                f"{_num(r.peak_fraction, 2):>7} {r.end_to_end_ms:>13.1f} {r.end_to_end_mpix_per_s:>6.2f} "
+                f"{r.end_to_end_fraction:>8.2f} {_num(r.peak_rss_mib, 0):>7} {_num(r.set14_psnr):>8}"
+            )
+        click.echo(
+            f"{'bicubic':<14} {'numpy':<11} {report.bicubic_ms:>9.1f} {'':>6} {'':>7} {'':>13} {'':>6} "
+            f"{'':>8} {'':>7} {_num(report.bicubic_set14_psnr):>8}"
+        )
         if report.set14_missing:
             click.echo(f"Set14 dB is - because {report.set14_missing}")
     if json_path:

@@ -5,6 +5,7 @@ same parsing, default and help, in every subcommand. Importing this loads only C
 Aliases for those who come from realesrgan-ncnn-vulkan and Real-ESRGAN: ``-i/--input``,
 ``-t/--tile`` and ``-g/--gpu``.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ _NAMED_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")
 
 
 def _scales(ctx, param, text: str) -> list[float]:
-    """"2,3,4" -> [2, 3, 4], each once, in the order given; "2.5" -> [2.5] (whole numbers as int)."""
+    """ "2,3,4" -> [2, 3, 4], each once, in the order given; "2.5" -> [2.5] (whole numbers as int)."""
     try:
         values = [float(part) for part in str(text).split(",") if part.strip()]
     except ValueError:
@@ -34,15 +35,23 @@ def scale_option(many: bool = False, any_factor: bool = False):
     """``-s/--scale``: one factor, or with ``many`` a comma-separated list; 3 by default. Commands
     that run one network as trained take 2, 3 or 4; ``upscale`` takes any factor above 1."""
     kinds = "any factor above 1 (2.5, 6)" if any_factor else "2, 3 or 4"
-    return click.option("-s", "--scale", "scales", default="3", show_default=True, callback=_scales,
-                        help=f"Upscaling factor: {kinds}" + (", or a list like 2,3,4." if many else "."))
+    return click.option(
+        "-s",
+        "--scale",
+        "scales",
+        default="3",
+        show_default=True,
+        callback=_scales,
+        help=f"Upscaling factor: {kinds}" + (", or a list like 2,3,4." if many else "."),
+    )
 
 
 def trained_scales(scales: list) -> list[int]:
     """Scales for a command that runs the networks as trained: 2, 3 or 4 only."""
     if any(s not in SCALES for s in scales):
-        raise click.BadParameter("scales must be among 2, 3, 4 (srcnn upscale takes any factor)",
-                                 param_hint="'-s' / '--scale'")
+        raise click.BadParameter(
+            "scales must be among 2, 3, 4 (srcnn upscale takes any factor)", param_hint="'-s' / '--scale'"
+        )
     return [int(s) for s in scales]
 
 
@@ -65,29 +74,47 @@ def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> 
         return scales
     given = ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE
     if given and list(scales) != [named] and _NAMED_SCALE.search(model):
-        raise click.UsageError(f"-m {model} is an x{named} model, but -s asks for "
-                               f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}")
+        raise click.UsageError(
+            f"-m {model} is an x{named} model, but -s asks for "
+            f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}"
+        )
     return scales if given else [named]
 
 
 def model_option(many: bool = False):
-    help_text = ("Bundled or user model (9-5-5, 9-1-5_x3, a name from `srcnn models`) or a .onnx/.mat file"
-                 + ("; several, comma-separated." if many else "; default: the scale's default model."))
-    return click.option("-m", "--model", "model", default="9-1-5,9-3-5,9-5-5" if many else None,
-                        show_default=many, help=help_text)
+    help_text = "Bundled or user model (9-5-5, 9-1-5_x3, a name from `srcnn models`) or a .onnx/.mat file" + (
+        "; several, comma-separated." if many else "; default: the scale's default model."
+    )
+    return click.option(
+        "-m", "--model", "model", default="9-1-5,9-3-5,9-5-5" if many else None, show_default=many, help=help_text
+    )
 
 
 model_scale_option = click.option(
-    "--model-scale", type=click.IntRange(min=2), help="The scale a model file was trained for, where the file does "
-    "not say (a foreign ONNX file without srcnn.scale, a .mat not named like x3.mat).")
+    "--model-scale",
+    type=click.IntRange(min=2),
+    help="The scale a model file was trained for, where the file does "
+    "not say (a foreign ONNX file without srcnn.scale, a .mat not named like x3.mat).",
+)
 
 
 def device_options(command):
     """``--device auto|cpu|cuda|cuda:N`` (auto by default) and ``-g/--gpu N`` for ``cuda:N``."""
-    command = click.option("-g", "--gpu", "gpu", type=click.IntRange(min=0), default=None,
-                           help="Run on GPU number N (the same as --device cuda:N).")(command)
-    return click.option("--device", default="auto", show_default=True, callback=_device_spelling,
-                        help="auto (CUDA when it works, else CPU), cpu, cuda or cuda:N.")(command)
+    command = click.option(
+        "-g",
+        "--gpu",
+        "gpu",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Run on GPU number N (the same as --device cuda:N).",
+    )(command)
+    return click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        callback=_device_spelling,
+        help="auto (CUDA when it works, else CPU), cpu, cuda or cuda:N.",
+    )(command)
 
 
 def _device_spelling(ctx, param, value: str) -> str:
@@ -111,18 +138,37 @@ def resolve_device(device: str, gpu: int | None) -> str:
     return f"cuda:{gpu}"
 
 
-threads_option = click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-                              help="CPU threads for the network (0 = all cores).")
-runtime_option = click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
-                              help="Who runs the network: auto (OpenVINO on the CPU where installed, else "
-                                   "onnxruntime), onnxruntime or openvino.")
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="CPU threads for the network (0 = all cores).",
+)
+runtime_option = click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="auto",
+    show_default=True,
+    help="Who runs the network: auto (OpenVINO on the CPU where installed, else onnxruntime), onnxruntime or openvino.",
+)
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or per-item lines; errors still show.")
-ensemble_option = click.option("--ensemble", is_flag=True,
-                               help="Average the network over 8 flips and rotations (8x slower).")
-fit_option = click.option("--fit", type=click.Choice(FITS), default=FITS[0], show_default=True,
-                          help="With --width and --height: fit inside, fill and crop, or stretch.")
-tile_option = click.option("-t", "--tile", type=click.IntRange(min=0),
-                           help="Tile side in output pixels; 0 = whole image; default from a memory budget.")
+ensemble_option = click.option(
+    "--ensemble", is_flag=True, help="Average the network over 8 flips and rotations (8x slower)."
+)
+fit_option = click.option(
+    "--fit",
+    type=click.Choice(FITS),
+    default=FITS[0],
+    show_default=True,
+    help="With --width and --height: fit inside, fill and crop, or stretch.",
+)
+tile_option = click.option(
+    "-t",
+    "--tile",
+    type=click.IntRange(min=0),
+    help="Tile side in output pixels; 0 = whole image; default from a memory budget.",
+)
 
 
 def examples(*lines: str) -> str:

@@ -7,6 +7,7 @@ Two forms, matching MATLAB's two behaviours:
 * float in, float out (``rgb2ycbcr``, ``ycbcr2rgb``): values in [0, 1], Y in [16, 235] / 255,
   Cb and Cr in [16, 240] / 255; the upscaler works this way and only rounds once at the end.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +36,7 @@ _INVERSE = np.linalg.inv(YCBCR_MATRIX)
 
 # MATLAB's rgb2gray: the first row of the inverse of the NTSC YIQ matrix
 # (0.298936021293775, 0.587043074451121, 0.114020904255103).
-GRAY_WEIGHTS = np.linalg.inv(
-    np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]])
-)[0]
+GRAY_WEIGHTS = np.linalg.inv(np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]]))[0]
 
 
 def rgb2ycbcr(rgb: np.ndarray) -> np.ndarray:
@@ -72,9 +71,7 @@ def _lincomb_uint8(rgb: np.ndarray, row: np.ndarray, offset: float) -> np.ndarra
 def rgb2ycbcr_uint8(rgb: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2ycbcr`` on a uint8 H x W x 3 image: uint8 YCbCr."""
     matrix = YCBCR_MATRIX / 255.0
-    return np.stack(
-        [_lincomb_uint8(rgb, matrix[p], YCBCR_OFFSET[p]) for p in range(3)], axis=-1
-    )
+    return np.stack([_lincomb_uint8(rgb, matrix[p], YCBCR_OFFSET[p]) for p in range(3)], axis=-1)
 
 
 def rgb2y_uint8(rgb: np.ndarray) -> np.ndarray:

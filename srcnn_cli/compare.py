@@ -7,6 +7,7 @@ with MATLAB's bicubic, as ``srcnn eval`` does, and the 8-bit result is what ever
 upscales; PSNR and SSIM are over BT.601 luma with ``scale`` pixels shaved, as in eval. With
 ``low_res=True`` the image itself is the input and there is nothing to score against.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,12 @@ def most_detailed_region(luma: np.ndarray, width: int, height: int, stride: int 
     table = np.pad(energy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     ys = np.arange(0, plane.shape[0] - height + 1, stride)
     xs = np.arange(0, plane.shape[1] - width + 1, stride)
-    sums = (table[ys[:, None] + height, xs[None, :] + width] - table[ys[:, None], xs[None, :] + width]
-            - table[ys[:, None] + height, xs[None, :]] + table[ys[:, None], xs[None, :]])
+    sums = (
+        table[ys[:, None] + height, xs[None, :] + width]
+        - table[ys[:, None], xs[None, :] + width]
+        - table[ys[:, None] + height, xs[None, :]]
+        + table[ys[:, None], xs[None, :]]
+    )
     best_y, best_x = np.unravel_index(int(np.argmax(sums)), sums.shape)
     return int(xs[best_x]), int(ys[best_y])
 
@@ -116,13 +121,15 @@ def compare(
     panels = []
     for label, pixels, ms in outputs:
         measured = score(_luma(truth), _luma(pixels), scale) if truth is not None else None
-        panels.append(Panel(label, pixels[region], measured.psnr if measured else None,
-                            measured.ssim if measured else None, ms))
+        panels.append(
+            Panel(label, pixels[region], measured.psnr if measured else None, measured.ssim if measured else None, ms)
+        )
     if truth is not None:
         panels.append(Panel("ground truth", truth[region]))
     kind = f"x{scale} from the image downscaled" if truth is not None else f"x{scale}"
-    return Sheet(f"{name}, {kind}: region {x},{y} {width}x{height}, zoomed x{zoom}", (x, y, width, height),
-                 zoom, panels)
+    return Sheet(
+        f"{name}, {kind}: region {x},{y} {width}x{height}, zoomed x{zoom}", (x, y, width, height), zoom, panels
+    )
 
 
 def render_sheet(sheet: Sheet, path, columns: int = 5) -> Path:
@@ -135,8 +142,7 @@ def render_sheet(sheet: Sheet, path, columns: int = 5) -> Path:
     cols = min(columns, count)
     rows = -(-count // cols)
     title_h = 30
-    canvas = Image.new("RGB", (GAP + cols * (panel_w + GAP), title_h + rows * (panel_h + LABEL_HEIGHT + GAP)),
-                       "white")
+    canvas = Image.new("RGB", (GAP + cols * (panel_w + GAP), title_h + rows * (panel_h + LABEL_HEIGHT + GAP)), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=15)
     draw.text((GAP, 7), sheet.title, fill="black", font=font)

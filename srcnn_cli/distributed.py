@@ -14,6 +14,7 @@ its actors with it; the same command again skips what was finished and does the 
 
 ``upscale_dataset`` is the same for a Ray Dataset that a pipeline or notebook already has.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -61,13 +62,23 @@ def connect(address: str | None = None, cpus: int | None = None):
     address = address or os.environ.get("RAY_ADDRESS") or None
     check_address(address)
     try:
-        ray.init(address=address, num_cpus=None if address else cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR", configure_logging=False)
+        ray.init(
+            address=address,
+            num_cpus=None if address else cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+            configure_logging=False,
+        )
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError ...
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = ("; a cluster with token authentication (Ray's default) also needs RAY_AUTH_MODE=token here, "
-                "and its token in ~/.ray/auth_token" if address and os.environ.get("RAY_AUTH_MODE") != "token" else "")
+        hint = (
+            "; a cluster with token authentication (Ray's default) also needs RAY_AUTH_MODE=token here, "
+            "and its token in ~/.ray/auth_token"
+            if address and os.environ.get("RAY_AUTH_MODE") != "token"
+            else ""
+        )
         raise RayError(f"cannot start or reach {where}: {first}{hint}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the command line draws its own
@@ -119,21 +130,40 @@ class _UpscaleFiles:
         self.options = BatchOptions(**self.settings["options"])
 
     def __call__(self, batch: dict) -> dict:
-        rows: dict[str, list] = {"source": [], "target": [], "status": [], "message": [], "seconds": [],
-                                 "notes": [], "how": [], "megapixels": []}
+        rows: dict[str, list] = {
+            "source": [],
+            "target": [],
+            "status": [],
+            "message": [],
+            "seconds": [],
+            "notes": [],
+            "how": [],
+            "megapixels": [],
+        }
         for source, target in zip(batch["source"], batch["target"]):
-            result = process_job(Job(Path(source), Path(target)), self.upscaler.stream, self.options,
-                                 output_size=self.upscaler.output_size,
-                                 explain=self.upscaler.describe if self.upscaler.by_size else None)
+            result = process_job(
+                Job(Path(source), Path(target)),
+                self.upscaler.stream,
+                self.options,
+                output_size=self.upscaler.output_size,
+                explain=self.upscaler.describe if self.upscaler.by_size else None,
+            )
             megapixels = 0.0
             if result.status == "done":
                 from PIL import Image
 
                 with Image.open(target) as written:  # (reads the header only)
                     megapixels = written.width * written.height / 1e6
-            for key, value in (("source", source), ("target", target), ("status", result.status),
-                               ("message", result.message), ("seconds", result.seconds),
-                               ("notes", "\n".join(result.notes)), ("how", result.how), ("megapixels", megapixels)):
+            for key, value in (
+                ("source", source),
+                ("target", target),
+                ("status", result.status),
+                ("message", result.message),
+                ("seconds", result.seconds),
+                ("notes", "\n".join(result.notes)),
+                ("how", result.how),
+                ("megapixels", megapixels),
+            ):
                 rows[key].append(value)
         return rows
 
@@ -174,12 +204,20 @@ def run_on_ray(
     items = [{"source": str(job.source), "target": str(job.target)} for job in jobs]
     pool = _pool_options(ray, upscaler.get("device", "auto"), workers, cpus_per_worker)
     dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-    finished = dataset.map_batches(_with_settings(_UpscaleFiles, upscaler=upscaler, options=asdict(options)),
-                                   batch_size=1, **pool)
+    finished = dataset.map_batches(
+        _with_settings(_UpscaleFiles, upscaler=upscaler, options=asdict(options)), batch_size=1, **pool
+    )
     results: list[FileResult] = []
     for row in finished.iter_rows():
-        result = FileResult(Path(row["source"]), Path(row["target"]), row["status"], row["message"],
-                            float(row["seconds"]), [n for n in row["notes"].split("\n") if n], row["how"])
+        result = FileResult(
+            Path(row["source"]),
+            Path(row["target"]),
+            row["status"],
+            row["message"],
+            float(row["seconds"]),
+            [n for n in row["notes"].split("\n") if n],
+            row["how"],
+        )
         results.append(result)
         if on_result is not None:
             on_result(result, float(row["megapixels"]))
@@ -218,8 +256,16 @@ class _UpscaleRecords:
         return {**batch, "upscaled": upscaled, "error": errors}
 
 
-def upscale_dataset(dataset, column: str = "path", *, fmt: str = "PNG", quality: int | None = None,
-                    workers: int | None = None, cpus_per_worker: int | None = None, **upscaler):
+def upscale_dataset(
+    dataset,
+    column: str = "path",
+    *,
+    fmt: str = "PNG",
+    quality: int | None = None,
+    workers: int | None = None,
+    cpus_per_worker: int | None = None,
+    **upscaler,
+):
     """A Ray Dataset with ``upscaled`` (the encoded image, ``fmt``) and ``error`` ("" or why)
     added to each row. ``column`` holds file paths (strings) or encoded images (bytes);
     ``upscaler`` takes ``Upscaler``'s keyword arguments (model, scale, width, channels, ...).

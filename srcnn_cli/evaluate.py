@@ -4,6 +4,7 @@ For each image: luminance (``protocol``), crop, bicubic down/up in float64, the 
 output and ground truth to uint8, shave ``scale`` pixels, PSNR and SSIM; then the mean.
 Datasets are named (Set5, Set14, BSD200: looked up in several places) or any folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -153,12 +154,19 @@ def evaluate_dataset(
     if channels == 1 and luma != PAPER_LUMA.get(dataset):
         paper_bicubic = paper_model = None  # the paper's numbers are for the other luminance
     return DatasetResult(
-        dataset=dataset, scale=scale, luma=COLOUR_MEASURE if channels == 3 else luma, model=model_name,
+        dataset=dataset,
+        scale=scale,
+        luma=COLOUR_MEASURE if channels == 3 else luma,
+        model=model_name,
         images=len(rows),
-        psnr=float(np.mean([r.psnr for r in rows])), ssim=float(np.mean([r.ssim for r in rows])),
+        psnr=float(np.mean([r.psnr for r in rows])),
+        ssim=float(np.mean([r.ssim for r in rows])),
         bicubic_psnr=float(np.mean([r.bicubic_psnr for r in rows])),
         bicubic_ssim=float(np.mean([r.bicubic_ssim for r in rows])),
-        paper_psnr=paper_model, paper_bicubic_psnr=paper_bicubic, per_image=rows, arch=arch,
+        paper_psnr=paper_model,
+        paper_bicubic_psnr=paper_bicubic,
+        per_image=rows,
+        arch=arch,
     )
 
 
@@ -225,13 +233,19 @@ def evaluate(
         arch = loaded.info.arch if loaded.info else session.contract.metadata.get("srcnn.arch")
         lowres = session.contract.kind == "lowres"
         if lowres and session.contract.scale != scale:
-            raise SrcnnError(f"{loaded.source} upscales x{session.contract.scale} by itself; it cannot be "
-                             f"evaluated at x{scale}")
-        own = own_scale(session.contract.metadata) or model_scale or (
-            scale_from_file_name(model) if model and model.lower().endswith(".mat") else None)
+            raise SrcnnError(
+                f"{loaded.source} upscales x{session.contract.scale} by itself; it cannot be evaluated at x{scale}"
+            )
+        own = (
+            own_scale(session.contract.metadata)
+            or model_scale
+            or (scale_from_file_name(model) if model and model.lower().endswith(".mat") else None)
+        )
         if own is not None and own != scale:
-            raise SrcnnError(f"{loaded.source} was trained for x{own}: eval scores a model at its own scale "
-                             f"only (-s {own}); its numbers at x{scale} would mean nothing")
+            raise SrcnnError(
+                f"{loaded.source} was trained for x{own}: eval scores a model at its own scale "
+                f"only (-s {own}); its numbers at x{scale} would mean nothing"
+            )
         runner = session_runner(session, ensemble)
         source = loaded.source + (" (ensemble)" if ensemble else "")
         if model_channels == 1 and luma == COLOUR_MEASURE:
@@ -242,15 +256,25 @@ def evaluate(
             label = name if name in NAMED else folder.name
             results.append(
                 evaluate_dataset(
-                    folder, label, scale, runner, source, luma, model_channels,
-                    Path(save_dir) if save_dir else None, on_image, arch, lowres,
+                    folder,
+                    label,
+                    scale,
+                    runner,
+                    source,
+                    luma,
+                    model_channels,
+                    Path(save_dir) if save_dir else None,
+                    on_image,
+                    arch,
+                    lowres,
                 )
             )
     return results
 
 
-def y_path_in_colour(run_y: Callable[[np.ndarray], np.ndarray],
-                     lowres_scale: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def y_path_in_colour(
+    run_y: Callable[[np.ndarray], np.ndarray], lowres_scale: int | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
     """A Y model as ``srcnn upscale`` uses it on a colour image, as an RGB-in, RGB-out runner: the
     network on the bicubic Y, the bicubic Cb and Cr kept. ``lowres_scale``: the model follows the
     low-resolution contract, the runner takes the low-resolution RGB, and Cb and Cr are its bicubic."""

@@ -2,6 +2,7 @@
 
 The README installs from a clone (``pip install ".[cpu]"``); a published package installs as
 ``pip install 'srcnn-cli[cpu]'``. Hints give both forms, and the notes each extra needs."""
+
 from __future__ import annotations
 
 _NOTES = {

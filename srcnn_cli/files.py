@@ -14,6 +14,7 @@ One owner for the questions every command asks of the file system:
 * ``shown(path)``: a path as messages print it (names with newlines or control characters are
   quoted, so a file name cannot forge lines of a log).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,9 +38,13 @@ except ImportError:  # Windows: stale temporaries are told by their age instead
 PARTIAL_SUFFIX = ".srcnn-partial"
 NAME_MAX = 255  # bytes in one file name on every common file system
 _UNLOCKED_STALE_AFTER_S = 86_400.0  # where there are no locks (Windows), a day-old one is abandoned
-_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-               (stat.S_ISSOCK, "a socket"))
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def shown(path: object) -> str:
@@ -100,8 +105,11 @@ class Passed:
     reason: str
 
 
-def list_images(folder: Path, recursive: bool = False, skip: Path | None = None,
-                ) -> tuple[list[Path], list[Passed]]:
+def list_images(
+    folder: Path,
+    recursive: bool = False,
+    skip: Path | None = None,
+) -> tuple[list[Path], list[Passed]]:
     """Images in ``folder`` (its tree with ``recursive``, never descending into ``skip``).
 
     Our own temporary files are left out silently; any other file that is not an image is
@@ -153,8 +161,10 @@ def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
         if problem is not None:
             raise ValueError(problem)
         if max_bytes is not None and info.st_size > max_bytes:
-            raise ValueError(f"the file is {info.st_size:,} bytes, more than an image within the pixel limit "
-                             "can take (raise it with --max-pixels)")
+            raise ValueError(
+                f"the file is {info.st_size:,} bytes, more than an image within the pixel limit "
+                "can take (raise it with --max-pixels)"
+            )
         return handle.read()
 
 

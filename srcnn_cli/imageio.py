@@ -13,6 +13,7 @@ Everything here turns files into arrays and back; nothing here knows about super
   (``bandwriters``), other formats from the whole image; writes are atomic
   (``files.atomic_output``).
 """
+
 from __future__ import annotations
 
 import errno
@@ -38,19 +39,76 @@ _ORIENTATION = 0x0112
 # colour map, ICC), not the picture. Pillow returns a TIFF's whole first IFD as its EXIF, so
 # these are dropped: they are wrong for the upscaled image, and written back into a TIFF they
 # contradict the new pixel layout (Pillow fails with "codec configuration error").
-_TIFF_LAYOUT_TAGS = frozenset({
-    254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 273, 277, 278, 279, 280, 281, 284,
-    288, 289, 290, 291, 292, 293, 317, 320, 321, 322, 323, 324, 325, 330, 332, 338, 339, 340,
-    341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 34675,
-})
+_TIFF_LAYOUT_TAGS = frozenset(
+    {
+        254,
+        255,
+        256,
+        257,
+        258,
+        259,
+        262,
+        263,
+        264,
+        265,
+        266,
+        273,
+        277,
+        278,
+        279,
+        280,
+        281,
+        284,
+        288,
+        289,
+        290,
+        291,
+        292,
+        293,
+        317,
+        320,
+        321,
+        322,
+        323,
+        324,
+        325,
+        330,
+        332,
+        338,
+        339,
+        340,
+        341,
+        347,
+        512,
+        513,
+        514,
+        515,
+        517,
+        518,
+        519,
+        520,
+        521,
+        529,
+        530,
+        531,
+        532,
+        34675,
+    }
+)
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 _WIDE_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 # The formats we open, by their first bytes: the allow-list. Pillow is asked for this one alone.
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SIGNATURES = (
-    (_PNG_SIGNATURE, "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"), (b"BM", "BMP"),
+    (_PNG_SIGNATURE, "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
 )
 
 
@@ -113,9 +171,9 @@ def _png_chunks(data: bytes) -> dict[bytes, bytes]:
         if end + 4 > len(data):
             raise UnsupportedImage(f"truncated PNG (the {_chunk_name(kind)} chunk runs past the end of the file)")
         (stored,) = struct.unpack_from(">I", data, end)
-        if zlib.crc32(data[offset + 4: end]) != stored:
+        if zlib.crc32(data[offset + 4 : end]) != stored:
             raise UnsupportedImage(f"corrupt PNG: the {_chunk_name(kind)} chunk fails its checksum")
-        chunks.setdefault(kind, data[offset + 8: end])
+        chunks.setdefault(kind, data[offset + 8 : end])
         if kind == b"IEND":
             return chunks
         offset = end + 4
@@ -162,8 +220,9 @@ def _decode_16bit_tiff(data: bytes) -> np.ndarray:
             photometric = page.photometric
             samples = page.samplesperpixel
             if photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB):
-                raise UnsupportedImage(f"16-bit TIFF in {photometric.name} colour is not supported "
-                                       "(gray and RGB are, each with alpha)")
+                raise UnsupportedImage(
+                    f"16-bit TIFF in {photometric.name} colour is not supported (gray and RGB are, each with alpha)"
+                )
             pixels = page.asarray()
             separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
     except UnsupportedImage:
@@ -176,8 +235,9 @@ def _decode_16bit_tiff(data: bytes) -> np.ndarray:
         pixels = np.moveaxis(pixels, 0, -1)
     wanted = 2 if photometric == tifffile.PHOTOMETRIC.MINISBLACK else (3, 4)
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in np.atleast_1d(wanted):
-        raise UnsupportedImage(f"16-bit TIFF with {samples} samples of {pixels.dtype} in {photometric.name} colour "
-                               "is not supported")
+        raise UnsupportedImage(
+            f"16-bit TIFF with {samples} samples of {pixels.dtype} in {photometric.name} colour is not supported"
+        )
     return np.ascontiguousarray(pixels)
 
 
@@ -444,9 +504,15 @@ def _float_to_uint16(values: np.ndarray, notes: list[str]) -> np.ndarray:
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation to an array decoded outside Pillow (as ``exif_transpose``)."""
-    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
-           7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1), 8: lambda a: np.rot90(a, 1)}
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
     return np.ascontiguousarray(ops.get(orientation, lambda a: a)(pixels))
 
 
@@ -478,9 +544,7 @@ def format_for(path, fmt: str | None = None) -> str:
         return FORMATS[key]
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise UnsupportedImage(
-            f"cannot tell the output format from {Path(path).name!r}: use -f png|jpg|webp|tiff|bmp"
-        )
+        raise UnsupportedImage(f"cannot tell the output format from {Path(path).name!r}: use -f png|jpg|webp|tiff|bmp")
     return FORMATS[suffix]
 
 
@@ -488,8 +552,7 @@ def check_encodable(mode: str, fmt: str) -> None:
     """Refuse what ``fmt`` cannot hold, as soon as the decoded mode is known (before any work)."""
     if fmt == "JPEG" and mode in ("LA", "RGBA"):
         raise UnsupportedImage(
-            "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), "
-            "or flatten the image first"
+            "JPEG cannot store transparency: write PNG, WEBP or TIFF instead (-f png), or flatten the image first"
         )
 
 
@@ -505,8 +568,16 @@ def encode_image(
 ) -> bytes:
     """Encode pixels to bytes in ``fmt`` (a Pillow format name), keeping metadata it can hold."""
     buffer = io.BytesIO()
-    encode_stream(buffer, _whole(pixels), fmt, quality=quality, icc_profile=icc_profile, exif=exif,
-                  notes=notes if notes is not None else [], png_level=png_level)
+    encode_stream(
+        buffer,
+        _whole(pixels),
+        fmt,
+        quality=quality,
+        icc_profile=icc_profile,
+        exif=exif,
+        notes=notes if notes is not None else [],
+        png_level=png_level,
+    )
     return buffer.getvalue()
 
 
@@ -516,8 +587,17 @@ def _whole(pixels: np.ndarray):
     return Stream(pixels.shape, pixels.dtype, iter([pixels]))
 
 
-def encode_stream(file: BinaryIO, image, fmt: str, *, quality: int | None = None, icc_profile: bytes | None = None,
-                  exif: bytes | None = None, notes: list[str], png_level: int = PNG_LEVEL) -> None:
+def encode_stream(
+    file: BinaryIO,
+    image,
+    fmt: str,
+    *,
+    quality: int | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    notes: list[str],
+    png_level: int = PNG_LEVEL,
+) -> None:
     """Encode a ``pipeline.Stream`` into ``file``: PNG and TIFF band by band (nothing of output
     size in memory), other formats from the collected image."""
     shape, dtype = image.shape, np.dtype(image.dtype)
@@ -568,8 +648,16 @@ def write_image(
     image = _whole(pixels) if isinstance(pixels, np.ndarray) else pixels
     try:
         with atomic_output(path) as handle:
-            encode_stream(handle, image, format_for(path, fmt), quality=quality, icc_profile=icc_profile,
-                          exif=exif, notes=notes, png_level=png_level)
+            encode_stream(
+                handle,
+                image,
+                format_for(path, fmt),
+                quality=quality,
+                icc_profile=icc_profile,
+                exif=exif,
+                notes=notes,
+                png_level=png_level,
+            )
     except OSError as exc:
         raise UnsupportedImage(f"cannot write {path}: {exc.strerror or exc}") from None
     return notes

@@ -12,6 +12,7 @@ decisions made before any work.
 
 Importable without numpy (it feeds ``srcnn --help``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,8 +57,9 @@ def gigabytes(count: int) -> str:
     return f"{count / 2**30:.1f} GB" if count >= 2**30 else f"{count / 2**20:.0f} MB"
 
 
-def encoding_memory_problem(height: int, width: int, channels: int, fmt: str,
-                            available: int | None = None) -> str | None:
+def encoding_memory_problem(
+    height: int, width: int, channels: int, fmt: str, available: int | None = None
+) -> str | None:
     """Why an output of this size cannot be written in ``fmt`` here, or None."""
     if fmt in ("PNG", "TIFF"):
         return None
@@ -65,20 +67,25 @@ def encoding_memory_problem(height: int, width: int, channels: int, fmt: str,
     needed = height * width * _HELD_OUTPUT_BYTES[channels] + STREAM_OVERHEAD
     if available is None or needed <= available:
         return None
-    return (f"a {width}x{height} {fmt} is encoded whole and needs about {gigabytes(needed)} of memory, "
-            f"{gigabytes(available)} is available: write PNG or TIFF (-f png), which are written "
-            "band by band, or choose a smaller scale")
+    return (
+        f"a {width}x{height} {fmt} is encoded whole and needs about {gigabytes(needed)} of memory, "
+        f"{gigabytes(available)} is available: write PNG or TIFF (-f png), which are written "
+        "band by band, or choose a smaller scale"
+    )
 
 
-def decoding_memory_problem(height: int, width: int, channels: int, bytes_per_sample: int,
-                  available: int | None = None) -> str | None:
+def decoding_memory_problem(
+    height: int, width: int, channels: int, bytes_per_sample: int, available: int | None = None
+) -> str | None:
     """Why an input of this size cannot be decoded and upscaled here, or None."""
     available = available_bytes() if available is None else available
     needed = 2 * height * width * channels * bytes_per_sample + STREAM_OVERHEAD
     if available is None or needed <= available:
         return None
-    return (f"{width}x{height} needs about {gigabytes(needed)} of memory to decode and upscale, "
-            f"{gigabytes(available)} is available: free memory, or make the image smaller first")
+    return (
+        f"{width}x{height} needs about {gigabytes(needed)} of memory to decode and upscale, "
+        f"{gigabytes(available)} is available: free memory, or make the image smaller first"
+    )
 
 
 def peak_rss_bytes() -> int | None:

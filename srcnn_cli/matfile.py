@@ -3,6 +3,7 @@
 Enough of the format to read real numeric matrices, compressed or not; anything else (cells,
 structs, sparse, complex, v7.3 HDF5 files) is reported as unsupported rather than misread.
 """
+
 from __future__ import annotations
 
 import struct
@@ -13,8 +14,16 @@ import numpy as np
 
 _MI_MATRIX, _MI_COMPRESSED = 14, 15
 _MI_TYPES = {
-    1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16, 5: np.int32, 6: np.uint32,
-    7: np.float32, 9: np.float64, 12: np.int64, 13: np.uint64,
+    1: np.int8,
+    2: np.uint8,
+    3: np.int16,
+    4: np.uint16,
+    5: np.int32,
+    6: np.uint32,
+    7: np.float32,
+    9: np.float64,
+    12: np.int64,
+    13: np.uint64,
 }
 _NUMERIC_CLASSES = set(range(6, 16))  # mxDOUBLE_CLASS .. mxUINT64_CLASS
 

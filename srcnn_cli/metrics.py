@@ -2,6 +2,7 @@
 
 PSNR and SSIM on uint8-valued planes (peak 255) after shaving a border. Pure numpy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,9 +12,7 @@ __all__ = ["psnr", "quantize_uint8", "shave", "ssim"]
 
 def quantize_uint8(values: np.ndarray) -> np.ndarray:
     """[0, 1] floats to uint8 as MATLAB's ``im2uint8`` / ``uint8(x * 255)``: round half away."""
-    return np.clip(np.floor(np.asarray(values, dtype=np.float64) * 255.0 + 0.5), 0, 255).astype(
-        np.uint8
-    )
+    return np.clip(np.floor(np.asarray(values, dtype=np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
 
 
 def shave(plane: np.ndarray, border: int) -> np.ndarray:

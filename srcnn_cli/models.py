@@ -14,6 +14,7 @@ A model spec given by a user is one of:
 
 Bundled files are found with ``importlib.resources`` and their sha256 is checked on load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,11 +73,21 @@ class ModelInfo:
 
     def to_json(self) -> dict:
         return {
-            "name": self.name, "origin": self.origin, "arch": self.arch, "n1": self.n1, "n2": self.n2,
-            "scale": self.scale, "channels": self.channels, "contract": self.contract,
+            "name": self.name,
+            "origin": self.origin,
+            "arch": self.arch,
+            "n1": self.n1,
+            "n2": self.n2,
+            "scale": self.scale,
+            "channels": self.channels,
+            "contract": self.contract,
             "path": str(self.path.resolve()),
-            "sha256": self.sha256, "default": self.default, "psnr": self.psnr, "psnr_measure": self.psnr_measure,
-            "psnr_skipped": self.psnr_skipped, "recipe": self.recipe,
+            "sha256": self.sha256,
+            "default": self.default,
+            "psnr": self.psnr,
+            "psnr_measure": self.psnr_measure,
+            "psnr_skipped": self.psnr_skipped,
+            "recipe": self.recipe,
         }
 
 
@@ -129,8 +140,12 @@ def load_manifest(folder: Path | None = None, origin: str = "bundled") -> list[M
     try:
         entries = json.loads(path.read_text())["models"]
         known = set(ModelInfo.__dataclass_fields__) - {"folder", "origin"}
-        return [ModelInfo(**{k: v for k, v in _upgrade_entry(entry).items() if k in known},
-                          folder=str(folder), origin=origin) for entry in entries]
+        return [
+            ModelInfo(
+                **{k: v for k, v in _upgrade_entry(entry).items() if k in known}, folder=str(folder), origin=origin
+            )
+            for entry in entries
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the weights manifest {path} is unreadable: {exc}") from None
 
@@ -174,7 +189,8 @@ def output_tag(info: ModelInfo | None, source: str, channels: int) -> str:
         parts = []
     elif info.origin == "bundled":
         colour_default = channels == 3 and info.arch == next(
-            (m.arch for m in load_manifest() if m.channels == 3 and m.scale == info.scale), None)
+            (m.arch for m in load_manifest() if m.channels == 3 and m.scale == info.scale), None
+        )
         parts = [] if info.default or colour_default else [info.arch]
     else:
         parts = [info.name]
@@ -267,21 +283,26 @@ def mat_layers(variables: dict[str, np.ndarray]) -> list[Layer]:
     if w2.ndim == 2:  # MATLAB drops a trailing singleton; 9-1-5 arrives as 64 x 1 x 32 or 64 x 32
         w2 = w2[:, None, :]
     if w1.ndim != 2 or w2.ndim != 3 or w3.ndim != 2:
-        raise ModelError("not an SRCNN weight file: conv1 and conv3 weights must be matrices and conv2 "
-                         f"weights a 3-D array (got {w1.ndim}, {w2.ndim} and {w3.ndim} dimensions)")
+        raise ModelError(
+            "not an SRCNN weight file: conv1 and conv3 weights must be matrices and conv2 "
+            f"weights a 3-D array (got {w1.ndim}, {w2.ndim} and {w3.ndim} dimensions)"
+        )
     n1, n2 = w1.shape[1], w2.shape[2]
     f1, f2, f3 = (math.isqrt(side) for side in (w1.shape[0], w2.shape[1], w3.shape[1]))
     if f1 * f1 != w1.shape[0] or f2 * f2 != w2.shape[1] or f3 * f3 != w3.shape[1] or 0 in (f1, f2, f3, n1, n2):
         raise ModelError("SRCNN weight file has non-square filters")
-    expected = {"weights_conv2": ((n1, f2 * f2, n2), w2.shape), "weights_conv3": ((n2, f3 * f3), w3.shape),
-                "biases_conv1": (n1, b1.size), "biases_conv2": (n2, b2.size), "biases_conv3": (1, b3.size)}
+    expected = {
+        "weights_conv2": ((n1, f2 * f2, n2), w2.shape),
+        "weights_conv3": ((n2, f3 * f3), w3.shape),
+        "biases_conv1": (n1, b1.size),
+        "biases_conv2": (n2, b2.size),
+        "biases_conv3": (1, b3.size),
+    }
     for name, (want, got) in expected.items():
         if want != got:
             raise ModelError(f"not an SRCNN weight file: {name} has shape {got}, the other layers need {want}")
     conv1 = np.stack([w1[:, i].reshape(f1, f1, order="F") for i in range(n1)])[:, None]
-    conv2 = np.stack(
-        [np.stack([w2[j, :, i].reshape(f2, f2, order="F") for j in range(n1)]) for i in range(n2)]
-    )
+    conv2 = np.stack([np.stack([w2[j, :, i].reshape(f2, f2, order="F") for j in range(n1)]) for i in range(n2)])
     conv3 = np.stack([w3[i, :].reshape(f3, f3, order="F") for i in range(n2)])[None]
     return [
         Layer(conv1.astype(np.float32), b1.reshape(-1).astype(np.float32)),
@@ -296,8 +317,12 @@ def mat_to_onnx_bytes(path: Path, scale: int | None = None) -> bytes:
     except MatFileError as exc:
         raise ModelError(f"{path}: {exc}") from None
     arch = "-".join(str(layer.weight.shape[-1]) for layer in layers)
-    metadata = {"srcnn.arch": arch, "srcnn.n1": str(layers[0].weight.shape[0]),
-                "srcnn.n2": str(layers[1].weight.shape[0]), "srcnn.source": Path(path).name}
+    metadata = {
+        "srcnn.arch": arch,
+        "srcnn.n1": str(layers[0].weight.shape[0]),
+        "srcnn.n2": str(layers[1].weight.shape[0]),
+        "srcnn.source": Path(path).name,
+    }
     if scale is not None:
         metadata["srcnn.scale"] = str(scale)
     return srcnn_onnx_bytes(layers, metadata)

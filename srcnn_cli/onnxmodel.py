@@ -14,6 +14,7 @@ follows the project's model contract:
 
 Opset 17, IR version 8.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,12 @@ import numpy as np
 OPSET = 17
 IR_VERSION = 8
 _FLOAT, _UINT8, _UINT16, _INT64 = 1, 2, 4, 7
-_ELEMENT_TYPES = {np.dtype(np.float32): _FLOAT, np.dtype(np.uint8): _UINT8, np.dtype(np.uint16): _UINT16,
-                  np.dtype(np.int64): _INT64}
+_ELEMENT_TYPES = {
+    np.dtype(np.float32): _FLOAT,
+    np.dtype(np.uint8): _UINT8,
+    np.dtype(np.uint16): _UINT16,
+    np.dtype(np.int64): _INT64,
+}
 _ATTR_INT, _ATTR_STRING, _ATTR_INTS = 2, 3, 7
 
 
@@ -123,19 +128,32 @@ def srcnn_onnx_bytes(layers: list[Layer], metadata: dict[str, str] | None = None
             raise ValueError(f"layer {index}: expected square odd kernels, got {weight.shape}")
         radius = weight.shape[-1] // 2
         pads = np.array([0, 0, radius, radius, 0, 0, radius, radius], dtype=np.int64)
-        initializers += [_tensor(f"pads{index}", pads), _tensor(f"conv{index}.weight", weight),
-                         _tensor(f"conv{index}.bias", bias)]
+        initializers += [
+            _tensor(f"pads{index}", pads),
+            _tensor(f"conv{index}.weight", weight),
+            _tensor(f"conv{index}.bias", bias),
+        ]
         padded, conv_out = f"padded{index}", f"conv{index}"
-        nodes.append(_node("Pad", [current, f"pads{index}"], [padded], f"pad{index}",
-                           [_attribute_string("mode", "edge")]))
+        nodes.append(
+            _node("Pad", [current, f"pads{index}"], [padded], f"pad{index}", [_attribute_string("mode", "edge")])
+        )
         if index == len(layers):
             _blocked_last_layer(nodes, initializers, padded, index, weight.shape[-1], OUTPUT_BLOCK)
             break
-        nodes.append(_node("Conv", [padded, f"conv{index}.weight", f"conv{index}.bias"], [conv_out],
-                           f"conv{index}", [_attribute_ints("kernel_shape", weight.shape[2:]),
-                                            _attribute_ints("pads", [0, 0, 0, 0]),
-                                            _attribute_ints("strides", [1, 1]),
-                                            _attribute_int("group", 1)]))
+        nodes.append(
+            _node(
+                "Conv",
+                [padded, f"conv{index}.weight", f"conv{index}.bias"],
+                [conv_out],
+                f"conv{index}",
+                [
+                    _attribute_ints("kernel_shape", weight.shape[2:]),
+                    _attribute_ints("pads", [0, 0, 0, 0]),
+                    _attribute_ints("strides", [1, 1]),
+                    _attribute_int("group", 1),
+                ],
+            )
+        )
         nodes.append(_node("Relu", [conv_out], [f"relu{index}"], f"relu{index}"))
         current = f"relu{index}"
     meta = {"srcnn.receptive_radius": str(receptive_radius(layers)), "srcnn.channels": str(channels)}
@@ -157,25 +175,47 @@ def _blocked_last_layer(nodes: list, initializers: list, padded: str, index: int
         for col in range(block):
             pads = np.array([0, 0, row, col, 0, 0, block - 1 - row, block - 1 - col], np.int64)
             initializers.append(_tensor(f"{name}.phase{row}{col}", pads))
-            nodes.append(_node("Pad", [f"{name}.weight", f"{name}.phase{row}{col}"], [f"{name}.w{row}{col}"],
-                               f"{name}.w{row}{col}"))
+            nodes.append(
+                _node(
+                    "Pad", [f"{name}.weight", f"{name}.phase{row}{col}"], [f"{name}.w{row}{col}"], f"{name}.w{row}{col}"
+                )
+            )
             shifted.append(f"{name}.w{row}{col}")
-    nodes.append(_node("Concat", shifted, [f"{name}.blocked_weight"], f"{name}.blocked_weight",
-                       [_attribute_int("axis", 0)]))
+    nodes.append(
+        _node("Concat", shifted, [f"{name}.blocked_weight"], f"{name}.blocked_weight", [_attribute_int("axis", 0)])
+    )
     initializers.append(_tensor(f"{name}.repeats", np.array([block * block], np.int64)))
-    nodes.append(_node("Tile", [f"{name}.bias", f"{name}.repeats"], [f"{name}.blocked_bias"],
-                       f"{name}.blocked_bias"))
-    nodes.append(_node("Conv", [padded, f"{name}.blocked_weight", f"{name}.blocked_bias"], [f"{name}.blocks"],
-                       name, [_attribute_ints("kernel_shape", [size + block - 1] * 2),
-                              _attribute_ints("pads", [0, 0, block - 1, block - 1]),
-                              _attribute_ints("strides", [block, block]),
-                              _attribute_int("group", 1)]))
+    nodes.append(_node("Tile", [f"{name}.bias", f"{name}.repeats"], [f"{name}.blocked_bias"], f"{name}.blocked_bias"))
+    nodes.append(
+        _node(
+            "Conv",
+            [padded, f"{name}.blocked_weight", f"{name}.blocked_bias"],
+            [f"{name}.blocks"],
+            name,
+            [
+                _attribute_ints("kernel_shape", [size + block - 1] * 2),
+                _attribute_ints("pads", [0, 0, block - 1, block - 1]),
+                _attribute_ints("strides", [block, block]),
+                _attribute_int("group", 1),
+            ],
+        )
+    )
     # channel (row * block + col) * C + c of the blocks is pixel (row, col) of channel c: DCR
-    nodes.append(_node("DepthToSpace", [f"{name}.blocks"], [f"{name}.spread"], "spread",
-                       [_attribute_int("blocksize", block), _attribute_string("mode", "DCR")]))
-    initializers += [_tensor("first_dims", np.array([2], np.int64)), _tensor("last_dims", np.array([4], np.int64)),
-                     _tensor("crop_start", np.array([0, 0], np.int64)),
-                     _tensor("crop_axes", np.array([2, 3], np.int64))]
+    nodes.append(
+        _node(
+            "DepthToSpace",
+            [f"{name}.blocks"],
+            [f"{name}.spread"],
+            "spread",
+            [_attribute_int("blocksize", block), _attribute_string("mode", "DCR")],
+        )
+    )
+    initializers += [
+        _tensor("first_dims", np.array([2], np.int64)),
+        _tensor("last_dims", np.array([4], np.int64)),
+        _tensor("crop_start", np.array([0, 0], np.int64)),
+        _tensor("crop_axes", np.array([2, 3], np.int64)),
+    ]
     nodes.append(_node("Shape", ["input"], ["input_shape"], "input_shape"))
     nodes.append(_node("Slice", ["input_shape", "first_dims", "last_dims"], ["input_size"], "input_size"))
     nodes.append(_node("Slice", [f"{name}.spread", "crop_start", "input_size", "crop_axes"], ["output"], "crop"))
@@ -232,8 +272,11 @@ def identity_layers(filter_sizes=(9, 5, 5), n1: int = 64, n2: int = 32, channels
         w1[2 * c, c, f1 // 2, f1 // 2], w1[2 * c + 1, c, f1 // 2, f1 // 2] = 1.0, -1.0
         w2[2 * c, 2 * c, f2 // 2, f2 // 2] = w2[2 * c + 1, 2 * c + 1, f2 // 2, f2 // 2] = 1.0
         w3[c, 2 * c, f3 // 2, f3 // 2], w3[c, 2 * c + 1, f3 // 2, f3 // 2] = 1.0, -1.0
-    return [Layer(w1, np.zeros(n1, np.float32)), Layer(w2, np.zeros(n2, np.float32)),
-            Layer(w3, np.zeros(channels, np.float32))]
+    return [
+        Layer(w1, np.zeros(n1, np.float32)),
+        Layer(w2, np.zeros(n2, np.float32)),
+        Layer(w3, np.zeros(channels, np.float32)),
+    ]
 
 
 class GraphBuilder:
@@ -364,16 +407,20 @@ def fsrcnn_onnx_bytes(weights: FsrcnnWeights, metadata: dict[str, str] | None = 
     deconv_bias = np.asarray(weights.deconv[1], np.float32).reshape(-1)
     phases = graph.named_constant("deconv.phases", kernel)
     phase_bias = graph.named_constant("deconv.phase_bias", np.tile(deconv_bias, weights.scale**2))
-    current = graph.node("Conv", [current, phases, phase_bias], kernel_shape=list(kernel.shape[2:]),
-                         pads=[0, 0, 0, 0])
+    current = graph.node("Conv", [current, phases, phase_bias], kernel_shape=list(kernel.shape[2:]), pads=[0, 0, 0, 0])
     graph.node("DepthToSpace", [current], "output", blocksize=weights.scale, mode="DCR")
-    meta = {"srcnn.contract": "lowres", "srcnn.scale": str(weights.scale), "srcnn.channels": str(channels),
-            "srcnn.receptive_radius": str(radius + max(before, after)),
-            "srcnn.deconv_size": str(deconv_weight.shape[-1])}
+    meta = {
+        "srcnn.contract": "lowres",
+        "srcnn.scale": str(weights.scale),
+        "srcnn.channels": str(channels),
+        "srcnn.receptive_radius": str(radius + max(before, after)),
+        "srcnn.deconv_size": str(deconv_weight.shape[-1]),
+    }
     meta.update(metadata or {})
     graph.metadata = meta
-    return graph.build([("input", ["N", channels, "H", "W"], np.float32)],
-                       [("output", ["N", channels, "H_out", "W_out"], np.float32)])
+    return graph.build(
+        [("input", ["N", channels, "H", "W"], np.float32)], [("output", ["N", channels, "H_out", "W_out"], np.float32)]
+    )
 
 
 def read_fsrcnn_state(data: bytes) -> tuple[str, dict[str, np.ndarray]]:
@@ -383,8 +430,11 @@ def read_fsrcnn_state(data: bytes) -> tuple[str, dict[str, np.ndarray]]:
 
     model = onnx.load_from_string(data)
     tensors = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    state = {k: v.reshape(-1) if k.startswith("prelus.") else v for k, v in tensors.items()
-             if k.split(".")[0] in ("feature", "body", "prelus")}
+    state = {
+        k: v.reshape(-1) if k.startswith("prelus.") else v
+        for k, v in tensors.items()
+        if k.split(".")[0] in ("feature", "body", "prelus")
+    }
     metadata = {p.key: p.value for p in model.metadata_props}
     scale, size = int(metadata["srcnn.scale"]), int(metadata.get("srcnn.deconv_size", "9"))
     kernel = tensors["deconv.phases"]
@@ -394,8 +444,9 @@ def read_fsrcnn_state(data: bytes) -> tuple[str, dict[str, np.ndarray]]:
     for (row_phase, row_delta), row_tap in taps.items():  # each tap sits in exactly one phase
         for (col_phase, col_delta), col_tap in taps.items():
             first = (row_phase * scale + col_phase) * channels_out
-            weight[:, :, row_tap, col_tap] = kernel[first : first + channels_out, :, row_delta + before,
-                                                    col_delta + before].T
+            weight[:, :, row_tap, col_tap] = kernel[
+                first : first + channels_out, :, row_delta + before, col_delta + before
+            ].T
     state["deconv.weight"] = weight
     state["deconv.bias"] = tensors["deconv.phase_bias"][:channels_out]
     return metadata.get("srcnn.arch", "fsrcnn"), state

@@ -4,6 +4,7 @@ the one FSRCNN number we carry (Dong, Loy, Tang, ECCV 2016: FSRCNN(56,12,4) on S
 PSNR and SSIM of bicubic and of SRCNN 9-5-5 (ImageNet-trained) per test set and scale. BSD200
 (Table 4) was measured on MATLAB ``rgb2gray`` luminance; Set5 and Set14 on ``rgb2ycbcr`` Y.
 """
+
 from __future__ import annotations
 
 # dataset -> scale -> (bicubic PSNR, SRCNN PSNR, bicubic SSIM, SRCNN SSIM)
@@ -28,8 +29,9 @@ COLOUR_SET5_X3 = (34.57, 36.44)
 Y_PATH = "Y path"  # a Y network scored on Table 5's measure: Table 5's 36.44 is not its number
 
 
-def paper_psnr(dataset: str, scale: int, channels: int = 1,
-               arch: str | None = "9-5-5") -> tuple[float | None, float | None]:
+def paper_psnr(
+    dataset: str, scale: int, channels: int = 1, arch: str | None = "9-5-5"
+) -> tuple[float | None, float | None]:
     """(bicubic, SRCNN of this ``arch``) PSNR from the paper, or None for what it did not report.
 
     Tables 2-4 are the 9-5-5 network; 9-1-5 and 9-3-5 were reported on Set5 x3 only (Sec. 4.3,

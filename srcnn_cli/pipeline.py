@@ -10,6 +10,7 @@ quantisation; the first and last run as small onnxruntime graphs (``stages``).
 * Gray images are used as is (no colour conversion); alpha is bicubic and clipped.
 * uint8 and uint16 are decided by dtype and processed in float32; float input is [0, 1].
 """
+
 from __future__ import annotations
 
 import math
@@ -29,6 +30,7 @@ from .runtime import Session, Tile, open_session, plan_tiles
 from .stages import PAD, PEAKS, finish_graph, is_dense, padded_window, plan_planes, prepare_feeds, prepare_graph
 
 __all__ = ["Upscaler", "bicubic_window", "upscale_array"]
+
 
 def _to_float(array: np.ndarray) -> np.ndarray:
     if array.dtype in PEAKS:
@@ -100,7 +102,7 @@ class Stream:
         output = np.empty(self.shape, self.dtype)
         top = 0
         for band in self.bands:
-            output[top:top + len(band)] = band
+            output[top : top + len(band)] = band
             top += len(band)
         return output
 
@@ -181,15 +183,18 @@ def upscale_bands(
     planes = _as_planes(pixels)
     if not isinstance(scale, (int, np.integer)) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    if planes.dtype not in PEAKS and not all(np.isfinite(planes[r:r + 512]).all() for r in range(0, len(planes), 512)):
+    if planes.dtype not in PEAKS and not all(
+        np.isfinite(planes[r : r + 512]).all() for r in range(0, len(planes), 512)
+    ):
         raise UnsupportedImage("float pixels must be finite numbers (found NaN or infinity)")
     height, width, bands = planes.shape
     out_h, out_w = height * scale, width * scale
     contract = session.contract
     lowres = contract.kind == "lowres"
     if lowres and contract.scale != scale:
-        raise ModelError(f"{session.source} upscales x{contract.scale} by itself (the low-resolution contract), "
-                         f"not x{scale}")
+        raise ModelError(
+            f"{session.source} upscales x{contract.scale} by itself (the low-resolution contract), not x{scale}"
+        )
     halo = contract.halo
     model_channels = contract.channels
     if tile is None:
@@ -221,15 +226,16 @@ def upscale_bands(
             high = prepared[0]
             seen, additive = network(high[0, :model_channels]), high[:, model_channels:]
         pixels = finish({"network": seen[None], "additive": additive})[0][0]
-        return pixels[t.out_top - top * scale:t.out_bottom - top * scale,
-                      t.out_left - left * scale:t.out_right - left * scale]
+        return pixels[
+            t.out_top - top * scale : t.out_bottom - top * scale, t.out_left - left * scale : t.out_right - left * scale
+        ]
 
     def produce() -> Iterator[np.ndarray]:
         done = 0
         for band_tiles in layout:
             band = np.empty((band_tiles[0].out_bottom - band_tiles[0].out_top, out_w, bands), planes.dtype)
             for t in band_tiles:
-                band[:, t.out_left:t.out_right] = upscale_tile(t)
+                band[:, t.out_left : t.out_right] = upscale_tile(t)
                 done += 1
                 if on_tile is not None:
                     on_tile(done, len(tiles))
@@ -290,8 +296,15 @@ def network_passes(factor: float, trained: list[int]) -> tuple[int, ...]:
     return tuple(passes)
 
 
-def plan_size(height: int, width: int, trained: list[int], scale: float | None = None,
-              out_width: int | None = None, out_height: int | None = None, fit: str = "contain") -> SizePlan:
+def plan_size(
+    height: int,
+    width: int,
+    trained: list[int],
+    scale: float | None = None,
+    out_width: int | None = None,
+    out_height: int | None = None,
+    fit: str = "contain",
+) -> SizePlan:
     """The passes and sizes for an image: ``scale``, or a width and/or a height (the other side
     following the aspect ratio; both: ``fit`` contain, cover or stretch)."""
     crop = None
@@ -382,7 +395,7 @@ def crop_stream(source: Stream, top: int, left: int, height: int, width: int) ->
         for band in source.bands:
             start, stop = max(top, row), min(top + height, row + len(band))
             if start < stop:
-                yield np.ascontiguousarray(band[start - row:stop - row, left:left + width])
+                yield np.ascontiguousarray(band[start - row : stop - row, left : left + width])
             row += len(band)
 
     return Stream((height, width) + tuple(source.shape[2:]), source.dtype, produce())
@@ -453,8 +466,12 @@ class Upscaler:
         self._networks: dict[int, tuple[LoadedModel, Session]] = {}
         wanted = CHANNEL_NAMES[channels or "y"]
         trained = trained_scales(model, wanted)
-        self.by_size = (width is not None or height is not None or not isinstance(self.scale, int)
-                        or bool(trained and self.scale not in trained))
+        self.by_size = (
+            width is not None
+            or height is not None
+            or not isinstance(self.scale, int)
+            or bool(trained and self.scale not in trained)
+        )
         if trained is None:  # a file: it brings one network, trained for one scale
             own = self._file_network(model, model_scale)
             trained = [own] if own is not None else None
@@ -474,8 +491,9 @@ class Upscaler:
                 raise ModelError(f"{path} says it is an x{own} model; --model-scale {model_scale} contradicts it")
             own = model_scale
         if own is None and not (isinstance(self.scale, int) and self.width is None and self.height is None):
-            raise ModelError(f"{path} does not say which scale it was trained for: give --model-scale, "
-                             "or an integer -s")
+            raise ModelError(
+                f"{path} does not say which scale it was trained for: give --model-scale, or an integer -s"
+            )
         self._networks[own or int(self.scale)] = (loaded, session)
         return own
 
@@ -511,10 +529,20 @@ class Upscaler:
     def plan(self, height: int, width: int) -> SizePlan:
         """The passes and sizes for an image of this size."""
         if not self.by_size:
-            return SizePlan((int(self.scale),), (height * int(self.scale), width * int(self.scale)),
-                            network_size=(height * int(self.scale), width * int(self.scale)))
-        return plan_size(height, width, self.trained, None if self.width or self.height else float(self.scale),
-                         self.width, self.height, self.fit)
+            return SizePlan(
+                (int(self.scale),),
+                (height * int(self.scale), width * int(self.scale)),
+                network_size=(height * int(self.scale), width * int(self.scale)),
+            )
+        return plan_size(
+            height,
+            width,
+            self.trained,
+            None if self.width or self.height else float(self.scale),
+            self.width,
+            self.height,
+            self.fit,
+        )
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the result for an input of this size."""

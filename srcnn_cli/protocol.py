@@ -12,6 +12,7 @@ Colour (3-channel) models are scored as in the paper's Table 5: PSNR over the th
 YCbCr channels together. That reproduces its bicubic 34.57 dB on Set5 x3 (PSNR over R, G and B
 would give 28.63), and the table's per-channel columns (Y 30.39, Cb 45.44, Cr 45.42).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -15,6 +15,7 @@ Resampling is a weighted gather along one axis; ``axis_weights`` returns the (in
 pair for a whole axis so a caller can resize any sub-range of the output (tiling) and get exactly
 the values a full resize would give.
 """
+
 from __future__ import annotations
 
 import math
@@ -82,11 +83,12 @@ def axis_weights(in_length: int, out_length: int, scale: float, antialias: bool 
     return indices, weights
 
 
-def source_span(in_length: int, out_length: int, scale: float, out_range: tuple[int, int],
-                antialias: bool = True) -> tuple[int, int]:
+def source_span(
+    in_length: int, out_length: int, scale: float, out_range: tuple[int, int], antialias: bool = True
+) -> tuple[int, int]:
     """The input samples [low, high) that output samples ``out_range`` of one axis read."""
     indices, _ = axis_weights(in_length, out_length, float(scale), antialias)
-    used = indices[out_range[0]:out_range[1]]
+    used = indices[out_range[0] : out_range[1]]
     return int(used.min()), int(used.max()) + 1
 
 
@@ -121,8 +123,7 @@ def resize_axis(
     if out_range is not None or first:
         low, high = (int(indices.min()), int(indices.max()) + 1) if indices.size else (first, first)
         if low < first or high > first + array.shape[axis]:
-            raise ValueError(f"samples {low}..{high} are needed; the array holds {first}.."
-                             f"{first + array.shape[axis]}")
+            raise ValueError(f"samples {low}..{high} are needed; the array holds {first}..{first + array.shape[axis]}")
         array = array[(slice(None),) * axis + (slice(low - first, high - first),)]
         indices = indices - low
     work_dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float64

@@ -8,6 +8,7 @@ where ``--runtime auto|onnxruntime|openvino`` is decided.
 windows (all of one shape) reach at least the receptive-field radius beyond them, so the result
 equals an untiled run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,9 @@ def _ort():
 
         onnxruntime.set_default_logger_severity(3)  # its own log: errors only (warnings are ours to say)
     except ImportError:
-        raise DeviceError(f"no ONNX Runtime is installed: {install_hint('cpu')} (for an NVIDIA GPU: "
-                          f"{install_hint('cuda')})") from None
+        raise DeviceError(
+            f"no ONNX Runtime is installed: {install_hint('cpu')} (for an NVIDIA GPU: {install_hint('cuda')})"
+        ) from None
     return onnxruntime
 
 
@@ -138,8 +140,7 @@ def choose_providers(device: str, available: list[str], cuda_problem: str | None
     if kind == "cuda":
         raise DeviceError(
             f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
-            f"(providers: {', '.join(available)}); use --device cpu, or {install_hint('cuda')}"
-            + _both_wheels_hint()
+            f"(providers: {', '.join(available)}); use --device cpu, or {install_hint('cuda')}" + _both_wheels_hint()
         )
     return [CPU]
 
@@ -153,8 +154,10 @@ def _both_wheels_hint() -> str:
         metadata.version("onnxruntime-gpu")
     except metadata.PackageNotFoundError:
         return ""
-    return (". Both onnxruntime and onnxruntime-gpu are installed and the CPU one shadows the "
-            f"GPU one: pip uninstall -y onnxruntime onnxruntime-gpu, then {install_hint('cuda')}")
+    return (
+        ". Both onnxruntime and onnxruntime-gpu are installed and the CPU one shadows the "
+        f"GPU one: pip uninstall -y onnxruntime onnxruntime-gpu, then {install_hint('cuda')}"
+    )
 
 
 def _session_options(threads: int):
@@ -261,8 +264,10 @@ class Session:
         self.providers = self._session.get_providers()
         wanted_cuda = any(p == CUDA or (isinstance(p, tuple) and p[0] == CUDA) for p in providers)
         if wanted_cuda and CUDA not in self.providers:
-            missing = ("the GPU and its driver are there, but onnxruntime could not load the CUDA or cuDNN "
-                       f"libraries it needs ({install_hint('cuda')})")
+            missing = (
+                "the GPU and its driver are there, but onnxruntime could not load the CUDA or cuDNN "
+                f"libraries it needs ({install_hint('cuda')})"
+            )
             if kind == "cuda":
                 raise DeviceError(f"--device {device} cannot start CUDA: {missing}")
             warnings.warn(f"running on the CPU: {missing}", SrcnnWarning, stacklevel=2)
@@ -287,8 +292,7 @@ class Session:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(
-                f"{self.source}: a model must have one input and one output "
-                f"(it has {len(inputs)} and {len(outputs)})"
+                f"{self.source}: a model must have one input and one output (it has {len(inputs)} and {len(outputs)})"
             )
         shape, out_shape = inputs[0].shape, outputs[0].shape
         if inputs[0].type != "tensor(float)" or outputs[0].type != "tensor(float)":
@@ -302,8 +306,10 @@ class Session:
         radius = metadata.get("srcnn.receptive_radius")
         kind = metadata.get("srcnn.contract", "bicubic")
         if kind not in CONTRACTS:
-            raise ModelError(f"{self.source}: unknown model contract {kind!r} in its metadata "
-                             f"(srcnn.contract): this srcnn-cli knows {' and '.join(CONTRACTS)}")
+            raise ModelError(
+                f"{self.source}: unknown model contract {kind!r} in its metadata "
+                f"(srcnn.contract): this srcnn-cli knows {' and '.join(CONTRACTS)}"
+            )
         declared = self._declared_scale(metadata) if kind == "lowres" else 1
         probe_radius = int(radius) if radius and radius.isdigit() else 8
         out = self._probe_shape(channels, probe_radius)
@@ -315,8 +321,10 @@ class Session:
         if scale != declared:
             lowres = kind == "lowres"
             said = f"declares a x{declared} low-resolution contract" if lowres else "follows the bicubic contract"
-            raise ModelError(f"{self.source}: {said}, but its output is x{scale} its input "
-                             f"(models must give {'x' + str(declared) if lowres else 'the same size'})")
+            raise ModelError(
+                f"{self.source}: {said}, but its output is x{scale} its input "
+                f"(models must give {'x' + str(declared) if lowres else 'the same size'})"
+            )
         self._check_finite(out)  # a damaged weight shows up before any image is read
         contract = ModelContract(channels, 0, metadata, kind, scale)
         radius = int(radius) if radius and radius.isdigit() else self._probe_radius(contract)
@@ -352,8 +360,9 @@ class Session:
 
     def _check_finite(self, out: np.ndarray) -> None:
         if not np.isfinite(out).all():
-            raise ModelError(f"{self.source} computes NaN or infinite values: the model file is damaged "
-                             "or was badly trained")
+            raise ModelError(
+                f"{self.source} computes NaN or infinite values: the model file is damaged or was badly trained"
+            )
 
     def _probe_radius(self, contract: ModelContract) -> int:
         """For a foreign model: how far a one-pixel change spreads (in input pixels), plus a margin."""
@@ -526,8 +535,9 @@ def openvino_installed() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def open_session(model: bytes, device: str = "auto", threads: int = 0, source: str = "model",
-                 runtime: str = "auto") -> Session:
+def open_session(
+    model: bytes, device: str = "auto", threads: int = 0, source: str = "model", runtime: str = "auto"
+) -> Session:
     """A session on the runtime asked for. ``auto``: onnxruntime where CUDA is asked for or
     works, else OpenVINO where it is installed (as fast or faster on every bundled model on
     the CPUs we measured: docs/results.md), else onnxruntime."""
@@ -536,8 +546,7 @@ def open_session(model: bytes, device: str = "auto", threads: int = 0, source: s
     kind, _ = parse_device(device)
     if runtime == "openvino":
         if kind == "cuda":
-            raise DeviceError("--runtime openvino runs on the CPU: use --device cpu, or --runtime onnxruntime "
-                              "for CUDA")
+            raise DeviceError("--runtime openvino runs on the CPU: use --device cpu, or --runtime onnxruntime for CUDA")
         return OpenVinoSession(model, threads, source)
     cpu_only = kind == "cpu" or (kind == "auto" and providers_for(device) == [CPU])
     if runtime == "auto" and cpu_only and openvino_installed():
@@ -572,9 +581,11 @@ def plan_tiles(height: int, width: int, tile: int, halo: int, rows: int | None =
     itself as on the whole plane.
     """
     across = _spans(width, tile, halo, scale)
-    return [Tile(top, left, bottom, right, win_top, win_left, win_bottom, win_right)
-            for top, bottom, win_top, win_bottom in _spans(height, rows or tile, halo, scale)
-            for left, right, win_left, win_right in across]
+    return [
+        Tile(top, left, bottom, right, win_top, win_left, win_bottom, win_right)
+        for top, bottom, win_top, win_bottom in _spans(height, rows or tile, halo, scale)
+        for left, right, win_left, win_right in across
+    ]
 
 
 def _spans(length: int, part: int, halo: int, scale: int) -> list[tuple[int, int, int, int]]:

@@ -22,6 +22,7 @@ who computes those planes. Per tile:
 Both run multithreaded next to the network instead of in numpy on one core; the results equal
 the numpy path (``resize.imresize``, ``color``) to float32 rounding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,22 @@ from .color import YCBCR_MATRIX, YCBCR_OFFSET
 from .onnxmodel import GraphBuilder
 from .resize import axis_weights
 
-__all__ = ["DENSE_LIMIT", "PAD", "PEAKS", "Planes", "finish_graph", "interpolation_matrix", "is_dense", "mirror",
-           "padded_window", "phase_weights", "plan_planes", "prepare_feeds", "prepare_graph", "tap_indices"]
+__all__ = [
+    "DENSE_LIMIT",
+    "PAD",
+    "PEAKS",
+    "Planes",
+    "finish_graph",
+    "interpolation_matrix",
+    "is_dense",
+    "mirror",
+    "padded_window",
+    "phase_weights",
+    "plan_planes",
+    "prepare_feeds",
+    "prepare_graph",
+    "tap_indices",
+]
 
 PAD = 2  # low-resolution samples each side that a bicubic phase reads beyond its own
 DENSE_LIMIT = 256  # padded low-resolution samples a side up to which the bicubic's columns are a matrix product
@@ -77,7 +92,7 @@ def interpolation_matrix(scale: int, length: int, transposed: bool = False) -> n
     phases = phase_weights(scale)
     matrix = np.zeros((scale * length, length + 2 * PAD), np.float32)
     for sample in range(length):
-        matrix[scale * sample:scale * (sample + 1), sample:sample + _TAPS] = phases
+        matrix[scale * sample : scale * (sample + 1), sample : sample + _TAPS] = phases
     return np.ascontiguousarray(matrix.T) if transposed else matrix
 
 
@@ -100,8 +115,12 @@ def prepare_feeds(window: np.ndarray, scale: int) -> dict[str, np.ndarray]:
     if not is_dense(window.shape):
         return {"low": window}
     height, width = window.shape[2] - 2 * PAD, window.shape[3] - 2 * PAD
-    return {"low": window, "columns": interpolation_matrix(scale, width, transposed=True),
-            "taps": tap_indices(height), "shape": _high_shape(scale * height, scale * width)}
+    return {
+        "low": window,
+        "columns": interpolation_matrix(scale, width, transposed=True),
+        "taps": tap_indices(height),
+        "shape": _high_shape(scale * height, scale * width),
+    }
 
 
 @_shared
@@ -218,6 +237,7 @@ def prepare_graph(scale: int, planes: Planes, dense: bool, lowres: bool = False)
     outputs: list[tuple] = []
     interpolated = planes.planes
     if lowres:
+
         def part(first: int, last: int, inset: int, name: str | None = None) -> str:
             starts = graph.constant(np.array([first, inset, inset], np.int64))
             ends = graph.constant(np.array([last, -inset or 2**62, -inset or 2**62], np.int64))
@@ -237,8 +257,7 @@ def prepare_graph(scale: int, planes: Planes, dense: bool, lowres: bool = False)
         phases = phase_weights(scale)
         kernel = np.einsum("ai,bj->abij", phases, phases).reshape(scale * scale, 1, _TAPS, _TAPS)
         kernel = np.tile(kernel, (interpolated, 1, 1, 1)).astype(np.float32)  # one group per plane
-        values = graph.node("Conv", [values, graph.constant(kernel)], kernel_shape=[_TAPS, _TAPS],
-                            group=interpolated)
+        values = graph.node("Conv", [values, graph.constant(kernel)], kernel_shape=[_TAPS, _TAPS], group=interpolated)
         graph.node("DepthToSpace", [values], "high", blocksize=scale, mode="CRD")
     return graph.build(inputs, [("high", [1, interpolated, "H", "W"]), *outputs])
 
@@ -257,10 +276,13 @@ def finish_graph(planes: Planes, dtype) -> bytes:
     values = graph.node("Add", [values, "additive"])
     integer = dtype in PEAKS
     low, high = (0.5, planes.top + 0.5) if integer else (0.0, 1.0)  # clip(v, 0, 1), scaled
-    values = graph.node("Clip", [values, graph.constant(np.array(low, np.float32)),
-                                 graph.constant(np.array(high, np.float32))])
+    values = graph.node(
+        "Clip", [values, graph.constant(np.array(low, np.float32)), graph.constant(np.array(high, np.float32))]
+    )
     if integer:  # Cast truncates toward zero: the floor of the clipped (positive) values
         values = graph.node("Cast", [values], to=2 if dtype == np.uint8 else 4)
     graph.node("Transpose", [values], "pixels", perm=[0, 2, 3, 1])
-    return graph.build([("network", [1, planes.network, "H", "W"]), ("additive", [1, planes.bands, "H", "W"])],
-                       [("pixels", [1, "H", "W", planes.bands], dtype if integer else np.float32)])
+    return graph.build(
+        [("network", [1, planes.network, "H", "W"]), ("additive", [1, planes.bands, "H", "W"])],
+        [("pixels", [1, "H", "W", planes.bands], dtype if integer else np.float32)],
+    )

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny synthetic images and models built in tmp_path; the reference data."""
+
 from __future__ import annotations
 
 import os
@@ -111,9 +112,21 @@ def bundled_weights(tmp_path, monkeypatch, identity_model) -> Path:
         data = identity_model.read_bytes()
         name = f"9-5-5_x{scale}"
         (folder / f"{name}.onnx").write_bytes(data)
-        entries.append({"name": name, "arch": "9-5-5", "n1": 8, "n2": 4, "scale": scale, "channels": 1,
-                        "file": f"{name}.onnx", "sha256": hashlib.sha256(data).hexdigest(),
-                        "default": True, "recipe": {"recipe": "test"}, "psnr": {"Set5": 30.0}})
+        entries.append(
+            {
+                "name": name,
+                "arch": "9-5-5",
+                "n1": 8,
+                "n2": 4,
+                "scale": scale,
+                "channels": 1,
+                "file": f"{name}.onnx",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "default": True,
+                "recipe": {"recipe": "test"},
+                "psnr": {"Set5": 30.0},
+            }
+        )
     (folder / "manifest.json").write_text(json.dumps({"format": 1, "models": entries}))
     monkeypatch.setenv("SRCNN_WEIGHTS_DIR", str(folder))
     return folder

@@ -6,6 +6,7 @@
 ``tests/test_corpus.py`` upscales the whole corpus in one batch and checks every outcome;
 docs/robustness.md shows the table this prints.
 """
+
 from __future__ import annotations
 
 import io
@@ -64,22 +65,32 @@ def _scanlines(samples: np.ndarray, depth: int) -> bytes:
         rows = samples.astype(np.uint8).reshape(height, -1)
     else:  # 1, 2, 4 bits: pack the samples of each row most significant first
         flat = samples.reshape(height, -1).astype(np.uint8)
-        bits = np.unpackbits(flat[:, :, None], axis=2)[:, :, 8 - depth:].reshape(height, -1)
+        bits = np.unpackbits(flat[:, :, None], axis=2)[:, :, 8 - depth :].reshape(height, -1)
         rows = np.packbits(bits, axis=1)
     return b"".join(b"\x00" + row.tobytes() for row in rows)
 
 
-def png_bytes(samples: np.ndarray, colour_type: int, depth: int, palette: np.ndarray | None = None,
-              trns: bytes | None = None, interlace: bool = False) -> bytes:
+def png_bytes(
+    samples: np.ndarray,
+    colour_type: int,
+    depth: int,
+    palette: np.ndarray | None = None,
+    trns: bytes | None = None,
+    interlace: bool = False,
+) -> bytes:
     samples = samples if samples.ndim == 3 else samples[:, :, None]
     height, width = samples.shape[:2]
     if interlace:
-        data = b"".join(_scanlines(samples[top::dy, left::dx], depth)
-                        for left, top, dx, dy in _ADAM7 if samples[top::dy, left::dx].size)
+        data = b"".join(
+            _scanlines(samples[top::dy, left::dx], depth)
+            for left, top, dx, dy in _ADAM7
+            if samples[top::dy, left::dx].size
+        )
     else:
         data = _scanlines(samples, depth)
-    out = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0,
-                                                                 int(interlace)))
+    out = b"\x89PNG\r\n\x1a\n" + _chunk(
+        b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, int(interlace))
+    )
     if palette is not None:
         out += _chunk(b"PLTE", palette.astype(np.uint8).tobytes())
     if trns is not None:
@@ -90,18 +101,28 @@ def png_bytes(samples: np.ndarray, colour_type: int, depth: int, palette: np.nda
 def _png_cases(folder: Path) -> list[Case]:
     cases = []
     width, height = SIZE
-    kinds = [(0, d) for d in (1, 2, 4, 8, 16)] + [(2, 8), (2, 16), (3, 1), (3, 2), (3, 4), (3, 8),
-                                                   (4, 8), (4, 16), (6, 8), (6, 16)]
-    for (colour_type, depth) in kinds:
+    kinds = [(0, d) for d in (1, 2, 4, 8, 16)] + [
+        (2, 8),
+        (2, 16),
+        (3, 1),
+        (3, 2),
+        (3, 4),
+        (3, 8),
+        (4, 8),
+        (4, 16),
+        (6, 8),
+        (6, 16),
+    ]
+    for colour_type, depth in kinds:
         for with_trns in (False, True):
             if with_trns and colour_type in (4, 6):
                 continue  # tRNS is not allowed where alpha is stored
             for interlace in (False, True):
-                samples = _rng(depth).integers(0, 2 ** depth, (height, width, _SAMPLES[colour_type]))
+                samples = _rng(depth).integers(0, 2**depth, (height, width, _SAMPLES[colour_type]))
                 palette = trns = None
                 if colour_type == 3:
-                    samples = samples % min(2 ** depth, 16)
-                    palette = _rng(3).integers(0, 256, (min(2 ** depth, 16), 3))
+                    samples = samples % min(2**depth, 16)
+                    palette = _rng(3).integers(0, 256, (min(2**depth, 16), 3))
                     trns = bytes([0, 128]) if with_trns else None
                 elif with_trns:
                     samples[0, 0] = 1
@@ -111,8 +132,9 @@ def _png_cases(folder: Path) -> list[Case]:
                 alpha = colour_type in (4, 6) or with_trns
                 colour = colour_type in (2, 3, 6)
                 mode = ("RGB" if colour else "L") + ("A" if alpha else "")
-                cases.append(Case("PNG colour types, depths, tRNS, interlace", name, "upscaled", mode,
-                                  16 if depth == 16 else 8))
+                cases.append(
+                    Case("PNG colour types, depths, tRNS, interlace", name, "upscaled", mode, 16 if depth == 16 else 8)
+                )
     return cases
 
 
@@ -122,18 +144,21 @@ def _damaged_png_cases(folder: Path) -> list[Case]:
     for chunk in (b"IHDR", b"IDAT", b"IEND"):
         data = bytearray(good)
         at = data.index(chunk)
-        length = struct.unpack(">I", data[at - 4: at])[0]
+        length = struct.unpack(">I", data[at - 4 : at])[0]
         data[at + 4 + length] ^= 0x55
         name = f"png_bad_crc_{chunk.decode()}.png"
         (folder / name).write_bytes(bytes(data))
-        cases.append(Case("damaged PNG", name, "error", message=f"corrupt PNG: the {chunk.decode()} chunk fails "
-                                                                 "its checksum"))
+        cases.append(
+            Case("damaged PNG", name, "error", message=f"corrupt PNG: the {chunk.decode()} chunk fails its checksum")
+        )
     idat = good.index(b"IDAT")
-    cuts = {5: "not an image in a format srcnn reads (PNG, JPEG, TIFF, WebP, BMP or GIF)",
-            20: "truncated PNG (the IHDR chunk runs past the end of the file)",
-            33: "truncated PNG (no end chunk)",
-            idat + 20: "truncated PNG (the IDAT chunk runs past the end of the file)",
-            len(good) - 12: "truncated PNG (no end chunk)"}
+    cuts = {
+        5: "not an image in a format srcnn reads (PNG, JPEG, TIFF, WebP, BMP or GIF)",
+        20: "truncated PNG (the IHDR chunk runs past the end of the file)",
+        33: "truncated PNG (no end chunk)",
+        idat + 20: "truncated PNG (the IDAT chunk runs past the end of the file)",
+        len(good) - 12: "truncated PNG (no end chunk)",
+    }
     for cut, message in cuts.items():
         name = f"png_cut_at_{cut}.png"
         (folder / name).write_bytes(good[:cut])
@@ -201,8 +226,14 @@ def _other_format_cases(folder: Path) -> list[Case]:
     Image.fromarray(rgba).save(folder / "webp_rgba.webp", lossless=True)
     Image.fromarray(rgb).save(folder / "bmp_rgb.bmp")
     Image.fromarray(rgb[:, :, 0]).save(folder / "bmp_gray.bmp")
-    for name, mode in (("gif_animated.gif", "RGB"), ("gif_transparent.gif", "RGBA"), ("webp_rgb.webp", "RGB"),
-                       ("webp_rgba.webp", "RGBA"), ("bmp_rgb.bmp", "RGB"), ("bmp_gray.bmp", "L")):
+    for name, mode in (
+        ("gif_animated.gif", "RGB"),
+        ("gif_transparent.gif", "RGBA"),
+        ("webp_rgb.webp", "RGB"),
+        ("webp_rgba.webp", "RGBA"),
+        ("bmp_rgb.bmp", "RGB"),
+        ("bmp_gray.bmp", "L"),
+    ):
         cases.append(Case("GIF, WebP, BMP", name, "upscaled", mode))
     return cases
 
@@ -230,28 +261,40 @@ def _bomb_cases(folder: Path) -> list[Case]:
     side = 100_000
     png = png_bytes(np.zeros((1, 1, 1)), 0, 8)
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    bomb = png[:8] + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(bytes(side + 1) * 4)) + _chunk(b"IEND", b"")
+    bomb = (
+        png[:8] + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(bytes(side + 1) * 4)) + _chunk(b"IEND", b"")
+    )
     (folder / "bomb_png.png").write_bytes(bomb)
     buffer = io.BytesIO()
     Image.new("P", (2, 2)).save(buffer, "GIF")
     gif = bytearray(buffer.getvalue())
     gif[6:10] = struct.pack("<HH", 65535, 65535)  # logical screen
     at = gif.index(b",")  # image descriptor
-    gif[at + 5: at + 9] = struct.pack("<HH", 65535, 65535)
+    gif[at + 5 : at + 9] = struct.pack("<HH", 65535, 65535)
     (folder / "bomb_gif.gif").write_bytes(bytes(gif))
     over = f"pixels, over the limit of {DEFAULT_MAX_PIXELS:,} (raise it with --max-pixels)"
-    return [Case("bombs (huge declared sizes)", "bomb_png.png", "error",
-                 message=f"{side}x{side} is {side * side:,} {over}"),
-            Case("bombs (huge declared sizes)", "bomb_gif.gif", "error",
-                 message=f"65535x65535 is {65535 * 65535:,} {over}")]
+    return [
+        Case(
+            "bombs (huge declared sizes)", "bomb_png.png", "error", message=f"{side}x{side} is {side * side:,} {over}"
+        ),
+        Case(
+            "bombs (huge declared sizes)", "bomb_gif.gif", "error", message=f"65535x65535 is {65535 * 65535:,} {over}"
+        ),
+    ]
 
 
 def _odd_path_cases(folder: Path) -> list[Case]:
     good = png_bytes(_rng(11).integers(0, 256, (SIZE[1], SIZE[0], 3)), 2, 8)
     group = "odd paths and files"
     cases = []
-    for name in ("ünïcödé 写真.png", "with spaces.png", "new\nline.png", "x" * 246 + ".png", "UPPER.PNG",
-                 "no_extension_is_passed_over"):
+    for name in (
+        "ünïcödé 写真.png",
+        "with spaces.png",
+        "new\nline.png",
+        "x" * 246 + ".png",
+        "UPPER.PNG",
+        "no_extension_is_passed_over",
+    ):
         (folder / name).write_bytes(good)
         if name.startswith("no_extension"):
             cases.append(Case(group, name, "skipped", message="not an image (by its name)"))
@@ -274,9 +317,16 @@ def _odd_path_cases(folder: Path) -> list[Case]:
 
 def build_corpus(folder: Path) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
-    return (_png_cases(folder) + _damaged_png_cases(folder) + _jpeg_cases(folder) + _tiff_cases(folder)
-            + _other_format_cases(folder) + _disguised_cases(folder) + _bomb_cases(folder)
-            + _odd_path_cases(folder))
+    return (
+        _png_cases(folder)
+        + _damaged_png_cases(folder)
+        + _jpeg_cases(folder)
+        + _tiff_cases(folder)
+        + _other_format_cases(folder)
+        + _disguised_cases(folder)
+        + _bomb_cases(folder)
+        + _odd_path_cases(folder)
+    )
 
 
 def table(cases: list[Case]) -> str:
@@ -286,11 +336,13 @@ def table(cases: list[Case]) -> str:
     for case in cases:
         groups.setdefault(case.group, Counter())[case.outcome] += 1
     for group, counts in groups.items():
-        lines.append(f"| {group} | {sum(counts.values())} | {counts['upscaled']} | {counts['error']} | "
-                     f"{counts['skipped']} |")
+        lines.append(
+            f"| {group} | {sum(counts.values())} | {counts['upscaled']} | {counts['error']} | {counts['skipped']} |"
+        )
     total = Counter(case.outcome for case in cases)
-    lines.append(f"| **all** | **{len(cases)}** | **{total['upscaled']}** | **{total['error']}** | "
-                 f"**{total['skipped']}** |")
+    lines.append(
+        f"| **all** | **{len(cases)}** | **{total['upscaled']}** | **{total['error']}** | **{total['skipped']}** |"
+    )
     return "\n".join(lines)
 
 

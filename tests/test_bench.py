@@ -10,13 +10,28 @@ from srcnn_cli.runtime import multiply_adds_per_pixel
 
 from .conftest import random_layers
 
-JSON_KEYS = {"model", "scale", "runtime", "ms_median", "ms_best", "mpix_per_s", "gflops", "peak_fraction",
-             "end_to_end_ms", "end_to_end_mpix_per_s", "end_to_end_fraction", "peak_rss_mib", "set14_psnr"}
+JSON_KEYS = {
+    "model",
+    "scale",
+    "runtime",
+    "ms_median",
+    "ms_best",
+    "mpix_per_s",
+    "gflops",
+    "peak_fraction",
+    "end_to_end_ms",
+    "end_to_end_mpix_per_s",
+    "end_to_end_fraction",
+    "peak_rss_mib",
+    "set14_psnr",
+}
 
 
 def test_multiply_adds_match_the_papers_parameter_counts():
     def count(arch, c=1):
-        return multiply_adds_per_pixel({"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32", "srcnn.channels": str(c)})
+        return multiply_adds_per_pixel(
+            {"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32", "srcnn.channels": str(c)}
+        )
 
     assert count("9-1-5") == 8032 and count("9-3-5") == 24416 and count("9-5-5") == 57184
     assert multiply_adds_per_pixel({}) is None
@@ -50,8 +65,10 @@ def test_bench_report(small_model, monkeypatch):
 
 def test_bench_cli_json(small_model, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1",
-                                 "--no-psnr", "--json", "-"])
+    result = runner.invoke(
+        cli,
+        ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1", "--no-psnr", "--json", "-"],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert {"device", "cpu", "size", "threads", "peak_gflops", "results"} <= set(report)
@@ -61,15 +78,56 @@ def test_bench_cli_json(small_model, tmp_path):
     huge = runner.invoke(cli, ["bench", "--size", "100000x100000"])  # 37 GB of input alone: refused at once
     assert huge.exit_code == 2
     assert "Invalid value for '--size': at most 16 megapixels: bench times whole frames" in huge.output
-    plot = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
-                               "--plot", str(tmp_path / "p.png")])
+    plot = runner.invoke(
+        cli,
+        [
+            "bench",
+            "-m",
+            str(small_model),
+            "--size",
+            "48x32",
+            "--repeat",
+            "1",
+            "--no-psnr",
+            "--plot",
+            str(tmp_path / "p.png"),
+        ],
+    )
     assert plot.exit_code == 2 and "Error: --plot draws Set14 PSNR against time: drop --no-psnr" in plot.output
     (tmp_path / "blocker").write_text("a file, not a folder")
-    blocked = runner.invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr",
-                                  "--json", str(tmp_path / "blocker" / "b.json")])
+    blocked = runner.invoke(
+        cli,
+        [
+            "bench",
+            "-m",
+            str(small_model),
+            "--size",
+            "48x32",
+            "--repeat",
+            "1",
+            "--no-psnr",
+            "--json",
+            str(tmp_path / "blocker" / "b.json"),
+        ],
+    )
     assert blocked.exit_code == 1 and blocked.output.endswith("blocker is a file, not a folder\n")
-    saved = runner.invoke(cli, ["bench", "-m", str(small_model), "-s", "2", "--size", "48x32", "--repeat", "1",
-                                "--no-psnr", "--json", str(tmp_path / "out" / "b.json")])
+    saved = runner.invoke(
+        cli,
+        [
+            "bench",
+            "-m",
+            str(small_model),
+            "-s",
+            "2",
+            "--size",
+            "48x32",
+            "--repeat",
+            "1",
+            "--no-psnr",
+            "--json",
+            str(tmp_path / "out" / "b.json"),
+        ],
+    )
     assert saved.exit_code == 0 and json.loads((tmp_path / "out" / "b.json").read_text())["size"] == [48, 32]
 
 
@@ -90,18 +148,22 @@ def test_plot_without_set14_fails_before_any_timing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SRCNN_DATA", str(tmp_path / "nodata"))
     monkeypatch.setattr(srcnn_cli.bench, "bench_model", lambda *a, **k: pytest.fail("a model was timed"))
-    result = CliRunner().invoke(cli, ["bench", "-m", "9-5-5", "--data-dir", str(tmp_path / "empty"),
-                                      "--plot", str(tmp_path / "p.png")])
+    result = CliRunner().invoke(
+        cli, ["bench", "-m", "9-5-5", "--data-dir", str(tmp_path / "empty"), "--plot", str(tmp_path / "p.png")]
+    )
     assert result.exit_code == 1
     assert result.output.startswith("Error: --plot needs Set14 PSNR: dataset Set14 not found (looked in ")
     assert str(tmp_path / "empty" / "Set14") in result.output and not (tmp_path / "p.png").exists()
 
 
 def test_the_table_says_why_set14_is_missing(small_model, tmp_path):
-    result = CliRunner().invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1",
-                                      "--data-dir", str(tmp_path / "empty")])
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--data-dir", str(tmp_path / "empty")],
+    )
     assert result.exit_code == 0, result.output
     assert "\nSet14 dB is - because dataset Set14 not found (looked in " in result.output
-    no_psnr = CliRunner().invoke(cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1",
-                                       "--no-psnr"])
+    no_psnr = CliRunner().invoke(
+        cli, ["bench", "-m", str(small_model), "--size", "48x32", "--repeat", "1", "--no-psnr"]
+    )
     assert no_psnr.exit_code == 0 and "Set14 dB is -" not in no_psnr.output

@@ -1,5 +1,6 @@
 """Every script in benchmarks/ runs, on a tiny input: the figures in the docs come from code that
 still works. (What the numbers are is the scripts' business; here they must only run and print.)"""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +16,28 @@ SCRIPTS = ROOT / "benchmarks"
 
 
 def run_script(name: str, *args: str, timeout: float = 300) -> str:
-    done = subprocess.run([sys.executable, str(SCRIPTS / name), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / name), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
 def test_every_script_has_a_smoke_test():
-    tested = {"startup.py", "compare_runtimes.py", "memory.py", "pipeline.py", "ray_scaling.py", "border_error.py", "training_curves.py",
-              "paper_tables.py", "gpu_sweep.sh", "ensemble.py", "overlap.py", "fsrcnn_layers.py"}
+    tested = {
+        "startup.py",
+        "compare_runtimes.py",
+        "memory.py",
+        "pipeline.py",
+        "ray_scaling.py",
+        "border_error.py",
+        "training_curves.py",
+        "paper_tables.py",
+        "gpu_sweep.sh",
+        "ensemble.py",
+        "overlap.py",
+        "fsrcnn_layers.py",
+    }
     assert {p.name for p in SCRIPTS.iterdir() if p.is_file()} == tested
 
 
@@ -42,14 +56,38 @@ def test_memory(identity_model):
 
 
 def test_pipeline(tmp_path, identity_model):
-    output = run_script("pipeline.py", "--models", str(identity_model), "--size", "320x240", "--folder", "2",
-                        "--repeat", "1", "--data-dir", str(tmp_path), "--runtimes", "onnxruntime")
+    output = run_script(
+        "pipeline.py",
+        "--models",
+        str(identity_model),
+        "--size",
+        "320x240",
+        "--folder",
+        "2",
+        "--repeat",
+        "1",
+        "--data-dir",
+        str(tmp_path),
+        "--runtimes",
+        "onnxruntime",
+    )
     assert "320x240 PNG -> x3 PNG" in output and "2 Set14 images" in output
 
 
 def test_overlap(tmp_path, identity_model):
-    output = run_script("overlap.py", "--models", str(identity_model), "--size", "320x240", "--rounds", "1",
-                        "--data-dir", str(tmp_path), "--runtime", "onnxruntime")
+    output = run_script(
+        "overlap.py",
+        "--models",
+        str(identity_model),
+        "--size",
+        "320x240",
+        "--rounds",
+        "1",
+        "--data-dir",
+        str(tmp_path),
+        "--runtime",
+        "onnxruntime",
+    )
     row = next(line for line in output.splitlines() if line.startswith(str(identity_model)))
     assert "onnxruntime" in row and len(row.split()) == 12  # model, runtime, 6 times, 4 shares
 
@@ -80,18 +118,28 @@ def test_training_curves(tmp_path):
     """Two runs of a chain, as training/runs keeps them (config.json, log.csv)."""
     import json
 
-    for name, init, samples, psnr in (("first", None, 800_000, 32.5), ("second", "runs/first/checkpoint.pt",
-                                                                        3_200_000, 32.7)):
+    for name, init, samples, psnr in (
+        ("first", None, 800_000, 32.5),
+        ("second", "runs/first/checkpoint.pt", 3_200_000, 32.7),
+    ):
         run = tmp_path / name
         run.mkdir()
         config = {"arch": "9-5-5", "scale": 3, "channels": 1, "init": init, "identity_init": init is None}
-        record = {"config": config, "samples": samples, "total_samples": samples, "steps": samples // 128,
-                  "wall_minutes": 60.0}
+        record = {
+            "config": config,
+            "samples": samples,
+            "total_samples": samples,
+            "steps": samples // 128,
+            "wall_minutes": 60.0,
+        }
         (run / "config.json").write_text(json.dumps(record))
-        (run / "log.csv").write_text("step,samples,wall_s,loss,lr,val_psnr\n"
-                                     f"1,128,1.0,0.01,0.001,\n{samples // 128},{samples},3600,0.001,0.0,{psnr}\n")
-    output = run_script("training_curves.py", str(tmp_path / "first"), str(tmp_path / "second"),
-                        "--plot", str(tmp_path / "c.png"))
+        (run / "log.csv").write_text(
+            "step,samples,wall_s,loss,lr,val_psnr\n"
+            f"1,128,1.0,0.01,0.001,\n{samples // 128},{samples},3600,0.001,0.0,{psnr}\n"
+        )
+    output = run_script(
+        "training_curves.py", str(tmp_path / "first"), str(tmp_path / "second"), "--plot", str(tmp_path / "c.png")
+    )
     assert "9-5-5 x3" in output and (tmp_path / "c.png").stat().st_size > 1000
 
 
@@ -111,10 +159,10 @@ def test_gpu_sweep_script_parses():
     assert subprocess.run(["bash", "-n", str(SCRIPTS / "gpu_sweep.sh")]).returncode == 0
 
 
-
 def test_ray_scaling(identity_model):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'srcnn-cli[ray]')")
-    output = run_script("ray_scaling.py", "--model", str(identity_model), "--images", "2,4", "--size", "48x32",
-                        "--workers", "1")
+    output = run_script(
+        "ray_scaling.py", "--model", str(identity_model), "--images", "2,4", "--size", "48x32", "--workers", "1"
+    )
     assert "ray, 1 worker" in output and "local" in output
     assert "fixed and per-image cost (from 2 and 4 images)" in output

@@ -1,4 +1,5 @@
 """The compiled-model cache: where it lives, whole entries or none, and OpenVINO through it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,9 @@ from srcnn_cli.runtime import openvino_installed
 
 from .conftest import random_layers
 
-needs_openvino = pytest.mark.skipif(not openvino_installed(),
-                                    reason="OpenVINO is not installed (pip install 'srcnn-cli[openvino]')")
+needs_openvino = pytest.mark.skipif(
+    not openvino_installed(), reason="OpenVINO is not installed (pip install 'srcnn-cli[openvino]')"
+)
 
 
 def test_the_cache_folder_follows_the_environment(tmp_path, monkeypatch):
@@ -77,8 +79,11 @@ def test_openvino_loads_what_it_compiled_before(tmp_path, monkeypatch):
     monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
     compiles = []
     real_compile = openvino.Core.compile_model
-    monkeypatch.setattr(openvino.Core, "compile_model",
-                        lambda core, *args, **kwargs: compiles.append(1) or real_compile(core, *args, **kwargs))
+    monkeypatch.setattr(
+        openvino.Core,
+        "compile_model",
+        lambda core, *args, **kwargs: compiles.append(1) or real_compile(core, *args, **kwargs),
+    )
     model = srcnn_onnx_bytes(random_layers(5), {"srcnn.receptive_radius": "8"})
     planes = np.random.default_rng(0).random((1, 29, 41), dtype=np.float32)
     compiled = open_session(model, "cpu", runtime="openvino").run(planes)

@@ -46,13 +46,27 @@ def test_single_file_default_name(runner, tmp_path, identity_model):
     # running again skips the existing output; --overwrite redoes it
     again = runner.invoke(cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model)])
     assert again.exit_code == 0 and "output exists (use --overwrite)" in again.output
-    forced = runner.invoke(cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model), "--overwrite"])
+    forced = runner.invoke(
+        cli, ["upscale", str(tmp_path / "photo.png"), "-s", "2", "-m", str(identity_model), "--overwrite"]
+    )
     assert forced.exit_code == 0 and "1 upscaled" in forced.output
 
 
 def test_explicit_output_and_format(runner, tmp_path, identity_model):
     make_images(tmp_path, ["in.png"])
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "in.png"), "-m", str(identity_model), "-o", str(tmp_path / "out.jpg"), "--quality", "80"])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "in.png"),
+            "-m",
+            str(identity_model),
+            "-o",
+            str(tmp_path / "out.jpg"),
+            "--quality",
+            "80",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "out.jpg") as out:
         assert out.format == "JPEG" and out.size == (72, 54)
@@ -73,10 +87,15 @@ def test_folder_recursive_mirrors_tree(runner, tmp_path, identity_model):
     make_images(source / "sub dir", ["c ü.png"])
     (source / "notes.txt").write_text("not an image")
     out = tmp_path / "out"
-    result = runner.invoke(cli, ["upscale", str(source), "-o", str(out), "-r", "-s", "2", "-m", str(identity_model), "--suffix", "_big"])
+    result = runner.invoke(
+        cli, ["upscale", str(source), "-o", str(out), "-r", "-s", "2", "-m", str(identity_model), "--suffix", "_big"]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "a_big.png", "b_big.jpg", "sub dir/c ü_big.png"]
+        "a_big.png",
+        "b_big.jpg",
+        "sub dir/c ü_big.png",
+    ]
     assert f"skipped {source / 'notes.txt'}: not an image" in result.output
     assert "3 upscaled, 1 skipped, 0 failed" in result.output
 
@@ -92,9 +111,14 @@ def test_output_folder_inside_the_input_tree_is_not_an_input(runner, tmp_path, i
         f"skipped {source / 'a.png'}: output exists (use --overwrite)\n"
         f"skipped {source / 'sub' / 'b.png'}: output exists (use --overwrite)\n"
         "0 upscaled, 2 skipped, 0 failed: nothing to upscale (every input was skipped; --overwrite redoes "
-        "existing outputs)\n")
+        "existing outputs)\n"
+    )
     assert sorted(str(p.relative_to(source)) for p in source.rglob("*.png")) == [
-        "a.png", "big/a_x2.png", "big/sub/b_x2.png", "sub/b.png"]
+        "a.png",
+        "big/a_x2.png",
+        "big/sub/b_x2.png",
+        "sub/b.png",
+    ]
 
 
 def test_glob_inputs(runner, tmp_path, identity_model):
@@ -113,14 +137,20 @@ def test_bad_files_fail_one_by_one(runner, tmp_path, identity_model):
     (folder / "truncated.png").write_bytes(data[: len(data) // 2])
     make_images(folder, ["huge.png"], size=(300, 300))
     out = tmp_path / "out"
-    result = runner.invoke(cli, ["upscale", str(folder), "-o", str(out), "-m", str(identity_model), "--max-pixels", "10000"])
+    result = runner.invoke(
+        cli, ["upscale", str(folder), "-o", str(out), "-m", str(identity_model), "--max-pixels", "10000"]
+    )
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert f"Error: {folder / 'empty.png'}: empty file (0 bytes)" in lines
-    assert (f"Error: {folder / 'fake.jpg'}: not an image in a format srcnn reads "
-            "(PNG, JPEG, TIFF, WebP, BMP or GIF)") in lines
+    assert (
+        f"Error: {folder / 'fake.jpg'}: not an image in a format srcnn reads (PNG, JPEG, TIFF, WebP, BMP or GIF)"
+    ) in lines
     assert f"Error: {folder / 'truncated.png'}: truncated PNG (the IDAT chunk runs past the end of the file)" in lines
-    assert f"Error: {folder / 'huge.png'}: 300x300 is 90,000 pixels, over the limit of 10,000 (raise it with --max-pixels)" in lines
+    assert (
+        f"Error: {folder / 'huge.png'}: 300x300 is 90,000 pixels, over the limit of 10,000 (raise it with --max-pixels)"
+        in lines
+    )
     assert "1 upscaled, 0 skipped, 4 failed" in lines
     assert "Traceback" not in result.output
     assert sorted(p.name for p in out.iterdir()) == ["good_x3.png"]
@@ -128,7 +158,18 @@ def test_bad_files_fail_one_by_one(runner, tmp_path, identity_model):
 
 def test_missing_input_is_reported_and_others_go_on(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), str(tmp_path / "nope.png"), "-o", str(tmp_path / "out"), "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "nope.png"),
+            "-o",
+            str(tmp_path / "out"),
+            "-m",
+            str(identity_model),
+        ],
+    )
     assert result.exit_code == 1
     assert f"Error: {tmp_path / 'nope.png'}: no such file or folder" in result.output
     assert "1 upscaled, 0 skipped, 1 failed" in result.output
@@ -146,12 +187,37 @@ def test_one_missing_input_with_an_output_file_says_it_is_missing(runner, tmp_pa
 
 def test_a_file_named_twice_is_upscaled_once(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png", "b.png"])
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "-o",
-                                 str(tmp_path / "one.png"), "-s", "2", "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "a.png"),
+            "-o",
+            str(tmp_path / "one.png"),
+            "-s",
+            "2",
+            "-m",
+            str(identity_model),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.endswith("1 upscaled, 0 skipped, 0 failed\n") and (tmp_path / "one.png").exists()
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "*.png"), str(tmp_path / "a*"), "-o", str(tmp_path / "out"),
-                                 "-s", "2", "-m", str(identity_model), "-q"])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "*.png"),
+            str(tmp_path / "a*"),
+            "-o",
+            str(tmp_path / "out"),
+            "-s",
+            "2",
+            "-m",
+            str(identity_model),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_x2.png", "b_x2.png", "one_x2.png"]
 
@@ -166,11 +232,15 @@ def test_pipes_standard_input_to_standard_output(runner, tmp_path, identity_mode
     piped = Image.open(io.BytesIO(result.stdout_bytes))
     assert piped.format == "PNG" and piped.size == (48, 36)
     # the same pixels as the file route
-    assert runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), *model]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), *model]).exit_code == 0
+    )
     assert np.array_equal(np.asarray(piped), np.asarray(Image.open(tmp_path / "b.png")))
     # a file to standard output in another format; standard input to a file
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", "-", "-f", "jpg", "-q", *model])
-    assert result.exit_code == 0 and result.stderr == "" and Image.open(io.BytesIO(result.stdout_bytes)).format == "JPEG"
+    assert (
+        result.exit_code == 0 and result.stderr == "" and Image.open(io.BytesIO(result.stdout_bytes)).format == "JPEG"
+    )
     result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "c.tif"), *model], input=png)
     assert result.exit_code == 0 and Image.open(tmp_path / "c.tif").size == (48, 36)
     result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "c.tif"), *model], input=png)
@@ -195,7 +265,10 @@ def test_pipe_errors(runner, tmp_path, identity_model):
     png = (tmp_path / "a.png").read_bytes()
     result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "a.png" / "b.png"), *model], input=png)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: cannot write {tmp_path / 'a.png' / 'b.png'}: {tmp_path / 'a.png'} is a file, not a folder\n"
+    assert (
+        result.stderr
+        == f"Error: cannot write {tmp_path / 'a.png' / 'b.png'}: {tmp_path / 'a.png'} is a file, not a folder\n"
+    )
     result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path), *model], input=png)
     assert result.exit_code == 2 and f"Invalid value for --output: {tmp_path} is a folder" in result.stderr
     result = runner.invoke(cli, ["upscale", "-", "-o", str(tmp_path / "new" / "b.png"), *model], input=png)
@@ -204,21 +277,47 @@ def test_pipe_errors(runner, tmp_path, identity_model):
 
 def test_a_format_that_contradicts_the_output_name(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-f", "jpg",
-                                 "-m", str(identity_model)])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-f", "jpg", "-m", str(identity_model)]
+    )
     assert result.exit_code == 2 and "-f jpg does not match b.png: drop -f or name the file b.jpg" in result.output
     assert not (tmp_path / "b.png").exists()
     for name, fmt in (("b.jpeg", "jpg"), ("b.TIF", "tiff"), ("b.out", "png")):  # the same format, or a free name
-        result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / name), "-f", fmt,
-                                     "-s", "2", "-m", str(identity_model), "-q"])
+        result = runner.invoke(
+            cli,
+            [
+                "upscale",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path / name),
+                "-f",
+                fmt,
+                "-s",
+                "2",
+                "-m",
+                str(identity_model),
+                "-q",
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert Image.open(tmp_path / name).format == {"jpg": "JPEG", "tiff": "TIFF", "png": "PNG"}[fmt]
 
 
 def test_a_suffix_cannot_move_the_output(runner, tmp_path, identity_model):
     make_images(tmp_path, ["a.png"])
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
-                                 "--suffix", "/../../x", "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "a.png"),
+            "-o",
+            str(tmp_path / "out"),
+            "--suffix",
+            "/../../x",
+            "-m",
+            str(identity_model),
+        ],
+    )
     assert result.exit_code == 2
     assert "--suffix '/../../x' cannot hold a path separator: it ends a file name" in result.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "x.png").exists()
@@ -229,7 +328,9 @@ def test_input_is_never_overwritten(runner, tmp_path, identity_model):
     before = (tmp_path / "a.png").read_bytes()
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--suffix", "", "-m", str(identity_model)])
     assert result.exit_code == 2 and "would overwrite its input" in result.output
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.png"), "-m", str(identity_model)])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.png"), "-m", str(identity_model)]
+    )
     assert result.exit_code == 2
     assert (tmp_path / "a.png").read_bytes() == before
 
@@ -255,7 +356,10 @@ def test_model_errors(runner, tmp_path, identity_model, bundled_weights):
     assert result.exit_code == 2
     assert result.output.endswith("Error: an empty model name ('') names no model: leave -m out for the default\n")
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(tmp_path)])  # exists, not a file
-    assert result.exit_code == 1 and result.output == f"Error: {tmp_path} is not a model file (a folder, a device or a pipe)\n"
+    assert (
+        result.exit_code == 1
+        and result.output == f"Error: {tmp_path} is not a model file (a folder, a device or a pipe)\n"
+    )
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--device", "tpu"])
     assert result.exit_code == 2 and "Error: Invalid value for '--device': unknown device 'tpu'" in result.output
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-s", "1"])
@@ -288,8 +392,18 @@ def test_user_models_are_listed_and_used_beside_the_bundled(runner, bundled_weig
     user.mkdir()
     data = (bundled_weights / "9-5-5_x3.onnx").read_bytes()
     (user / "sharp.onnx").write_bytes(data)
-    entry = {"name": "sharp", "arch": "9-5-5", "n1": 8, "n2": 4, "scale": 3, "channels": 1, "file": "sharp.onnx",
-             "sha256": hashlib.sha256(data).hexdigest(), "default": True, "psnr": {"Set5": 31.0}}
+    entry = {
+        "name": "sharp",
+        "arch": "9-5-5",
+        "n1": 8,
+        "n2": 4,
+        "scale": 3,
+        "channels": 1,
+        "file": "sharp.onnx",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "default": True,
+        "psnr": {"Set5": 31.0},
+    }
     (user / "manifest.json").write_text(json.dumps({"format": 2, "models": [entry]}))
     monkeypatch.setenv("SRCNN_MODELS", str(user))
     lines = runner.invoke(cli, ["models"]).output.splitlines()
@@ -309,14 +423,22 @@ def test_models_listing_marks_the_colour_measure(runner):
     rgb_line = next(line for line in table.output.splitlines() if line.startswith("9-1-5_x3_rgb"))
     y_line = next(line for line in table.output.splitlines() if line.startswith("9-5-5_x3 "))
     assert table.exit_code == 0 and rgb_line.endswith("*") and "*" not in y_line
-    assert table.output.rstrip().endswith("* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)")
+    assert table.output.rstrip().endswith(
+        "* PSNR over Y, Cb and Cr together, as the paper's Table 5 (the others: Y only)"
+    )
 
 
 def test_models_listing_footnote_only_with_a_star(runner, bundled_weights):
     # a colour model scored without Set5 shows "-" in the Set5 column: no star, so no footnote
     manifest = json.loads((bundled_weights / "manifest.json").read_text())
-    colour = dict(manifest["models"][1], name="9-1-5_x3_rgb", channels=3, default=False,
-                  psnr={"Set14": 33.0}, psnr_measure=PSNR_OVER_YCBCR)
+    colour = dict(
+        manifest["models"][1],
+        name="9-1-5_x3_rgb",
+        channels=3,
+        default=False,
+        psnr={"Set14": 33.0},
+        psnr_measure=PSNR_OVER_YCBCR,
+    )
     manifest["models"].append(colour)
     (bundled_weights / "manifest.json").write_text(json.dumps(manifest))
     table = runner.invoke(cli, ["models"])
@@ -338,7 +460,18 @@ def test_kill_minus_nine_leaves_no_half_written_output(tmp_path, identity_model)
     """A batch killed at any moment leaves only complete outputs; a rerun finishes the rest."""
     source = make_images(tmp_path / "in", [f"img{i:02d}.png" for i in range(24)], size=(600, 480))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(source), "-o", str(out), "-m", str(identity_model), "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "srcnn_cli",
+        "upscale",
+        str(source),
+        "-o",
+        str(out),
+        "-m",
+        str(identity_model),
+        "-q",
+    ]
     process = subprocess.Popen(command)
     deadline = time.monotonic() + 120
     while not (out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 3):
@@ -424,26 +557,46 @@ def test_each_named_model_and_channel_choice_has_its_own_default_name(runner, tm
     folder = tmp_path / "weights"
     folder.mkdir()
     entries = []
-    for name, arch, channels, default in (("9-5-5_x3", "9-5-5", 1, True), ("9-1-5_x3", "9-1-5", 1, False),
-                                          ("9-1-5_x3_rgb", "9-1-5", 3, False)):
+    for name, arch, channels, default in (
+        ("9-5-5_x3", "9-5-5", 1, True),
+        ("9-1-5_x3", "9-1-5", 1, False),
+        ("9-1-5_x3_rgb", "9-1-5", 3, False),
+    ):
         data = srcnn_onnx_bytes(identity_layers(n1=8, n2=8, channels=channels))
         (folder / f"{name}.onnx").write_bytes(data)
-        entries.append({"name": name, "arch": arch, "n1": 8, "n2": 8, "scale": 3, "channels": channels,
-                        "file": f"{name}.onnx", "sha256": hashlib.sha256(data).hexdigest(), "default": default})
+        entries.append(
+            {
+                "name": name,
+                "arch": arch,
+                "n1": 8,
+                "n2": 8,
+                "scale": 3,
+                "channels": channels,
+                "file": f"{name}.onnx",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "default": default,
+            }
+        )
     (folder / "manifest.json").write_text(json.dumps({"format": 3, "models": entries}))
     monkeypatch.setenv("SRCNN_WEIGHTS_DIR", str(folder))
     source = make_images(tmp_path / "in", ["photo.png"])
     for extra in ([], ["-m", "9-1-5"], ["--channels", "rgb"], ["-m", "9-5-5"]):
         result = runner.invoke(cli, ["upscale", str(source / "photo.png"), *extra])
         assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in source.iterdir()) == ["photo.png", "photo_x3.png", "photo_x3_9-1-5.png",
-                                                        "photo_x3_rgb.png"]
+    assert sorted(p.name for p in source.iterdir()) == [
+        "photo.png",
+        "photo_x3.png",
+        "photo_x3_9-1-5.png",
+        "photo_x3_rgb.png",
+    ]
     again = runner.invoke(cli, ["upscale", str(source), "-o", str(source), "-m", "9-1-5"])
     assert again.exit_code == 0
     assert "skipped " + str(source / "photo_x3_rgb.png") + ": an output of srcnn for" in again.output
     assert "skipped " + str(source / "photo_x3.png") + ": an output of srcnn for" in again.output
-    assert again.output.endswith("0 upscaled, 4 skipped, 0 failed: nothing to upscale (every input was skipped; "
-                                 "--overwrite redoes existing outputs)\n")
+    assert again.output.endswith(
+        "0 upscaled, 4 skipped, 0 failed: nothing to upscale (every input was skipped; "
+        "--overwrite redoes existing outputs)\n"
+    )
 
 
 def test_a_user_model_carries_its_scale(runner, tmp_path, monkeypatch, identity_model):
@@ -455,8 +608,17 @@ def test_a_user_model_carries_its_scale(runner, tmp_path, monkeypatch, identity_
     user.mkdir()
     data = identity_model.read_bytes()
     (user / "mine.onnx").write_bytes(data)
-    entry = {"name": "mine", "arch": "9-5-5", "n1": 8, "n2": 4, "scale": 2, "channels": 1, "file": "mine.onnx",
-             "sha256": hashlib.sha256(data).hexdigest(), "default": False}
+    entry = {
+        "name": "mine",
+        "arch": "9-5-5",
+        "n1": 8,
+        "n2": 4,
+        "scale": 2,
+        "channels": 1,
+        "file": "mine.onnx",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "default": False,
+    }
     (user / "manifest.json").write_text(json.dumps({"format": 3, "models": [entry]}))
     monkeypatch.setenv("SRCNN_MODELS", str(user))
     make_images(tmp_path / "in", ["b.png"], size=(24, 18))

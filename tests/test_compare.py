@@ -1,4 +1,5 @@
 """srcnn compare: the panels, the region it picks, the sheet's layout and captions."""
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -40,16 +41,40 @@ def test_a_low_resolution_input_has_no_scores(identity_model):
 def test_cli_sheet_layout_and_errors(tmp_path, identity_model):
     Image.fromarray(detailed_corner()).save(tmp_path / "c.png")
     runner = CliRunner()
-    result = runner.invoke(cli, ["compare", str(tmp_path / "c.png"), "-m", f"{identity_model},{identity_model}",
-                                 "--size", "24", "--zoom", "4", "-o", str(tmp_path / "sheet.png")])
+    result = runner.invoke(
+        cli,
+        [
+            "compare",
+            str(tmp_path / "c.png"),
+            "-m",
+            f"{identity_model},{identity_model}",
+            "--size",
+            "24",
+            "--zoom",
+            "4",
+            "-o",
+            str(tmp_path / "sheet.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("bicubic  ") and " dB  SSIM " in lines[0] and lines[1].endswith(" ms")
     assert lines[3] == "ground truth" and lines[-1] == f"wrote {tmp_path / 'sheet.png'}"
     with Image.open(tmp_path / "sheet.png") as sheet:  # four panels of 96 px in a row, a title, captions
         assert sheet.size == (8 + 4 * (96 + 8), 30 + 96 + LABEL_HEIGHT + 8)
-    outside = runner.invoke(cli, ["compare", str(tmp_path / "c.png"), "-m", str(identity_model),
-                                  "--crop", "90,0,40,40", "-o", str(tmp_path / "x.png")])
+    outside = runner.invoke(
+        cli,
+        [
+            "compare",
+            str(tmp_path / "c.png"),
+            "-m",
+            str(identity_model),
+            "--crop",
+            "90,0,40,40",
+            "-o",
+            str(tmp_path / "x.png"),
+        ],
+    )
     assert outside.exit_code == 1 and "--crop 90,0,40,40 is not inside the 96x72 result" in outside.output
     bad = runner.invoke(cli, ["compare", str(tmp_path / "c.png"), "--crop", "1,2,3", "-o", str(tmp_path / "x.png")])
     assert bad.exit_code == 2 and "'1,2,3' is not X,Y,WIDTH,HEIGHT" in bad.output

@@ -1,5 +1,6 @@
 """The generated corpus of hostile and unusual inputs (tests/corpus.py), upscaled in one batch:
 every file gets the outcome the corpus names for it, and nothing else is printed."""
+
 import numpy as np
 from click.testing import CliRunner
 

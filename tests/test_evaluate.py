@@ -12,8 +12,21 @@ from srcnn_cli.paper import TABLES
 
 from .conftest import DATA, needs_data
 
-RESULT_KEYS = {"dataset", "scale", "luma", "model", "images", "psnr", "ssim", "bicubic_psnr",
-               "bicubic_ssim", "paper_psnr", "paper_bicubic_psnr", "per_image", "arch"}
+RESULT_KEYS = {
+    "dataset",
+    "scale",
+    "luma",
+    "model",
+    "images",
+    "psnr",
+    "ssim",
+    "bicubic_psnr",
+    "bicubic_ssim",
+    "paper_psnr",
+    "paper_bicubic_psnr",
+    "per_image",
+    "arch",
+}
 
 
 @pytest.fixture
@@ -73,14 +86,29 @@ def test_dataset_lookup(tmp_path, monkeypatch, folder):
     assert find_dataset("Set5") == tmp_path / "Set5"
     monkeypatch.delenv("SRCNN_DATA")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    with pytest.raises(DatasetNotFound, match="dataset Set14 not found .* Put its images in .*xdg/srcnn-cli/data/Set14"):
+    with pytest.raises(
+        DatasetNotFound, match="dataset Set14 not found .* Put its images in .*xdg/srcnn-cli/data/Set14"
+    ):
         find_dataset("Set14", data_dir=str(tmp_path / "nowhere"))
 
 
 def test_cli_eval_json_and_csv(folder, identity_model, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["eval", str(folder), "-s", "2,3", "-m", str(identity_model), "--json", "-",
-                                 "--csv", str(tmp_path / "rows.csv")])
+    result = runner.invoke(
+        cli,
+        [
+            "eval",
+            str(folder),
+            "-s",
+            "2,3",
+            "-m",
+            str(identity_model),
+            "--json",
+            "-",
+            "--csv",
+            str(tmp_path / "rows.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["protocol"] == "matlab" and len(report["results"]) == 2
@@ -88,8 +116,20 @@ def test_cli_eval_json_and_csv(folder, identity_model, tmp_path):
         assert set(entry) == RESULT_KEYS
         assert set(entry["per_image"][0]) == {"name", "psnr", "ssim", "bicubic_psnr", "bicubic_ssim"}
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 1 + 2 * 3
-    table = runner.invoke(cli, ["eval", str(folder), "-s", "3", "-m", str(identity_model), "--per-image",
-                                "--save-images", str(tmp_path / "saved")])
+    table = runner.invoke(
+        cli,
+        [
+            "eval",
+            str(folder),
+            "-s",
+            "3",
+            "-m",
+            str(identity_model),
+            "--per-image",
+            "--save-images",
+            str(tmp_path / "saved"),
+        ],
+    )
     assert table.exit_code == 0 and "mine x3  (3 images, luma: ycbcr" in table.output and "gray" in table.output
     saved = tmp_path / "saved" / "mine_x3"  # one folder per dataset and scale, colour images
     assert sorted(p.name for p in saved.iterdir()) == ["a.png", "b.png", "gray.png"]
@@ -115,12 +155,18 @@ def test_images_too_small_for_the_protocol(tmp_path, identity_model):
     assert evaluate_dataset(folder, "small", 3, lambda plane: plane, "identity").images == 1
     for height, width in [(17, 40), (1, 300)]:
         Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(folder / "b.png")
-        with pytest.raises(SrcnnError, match=rf"^b.png \({width}x{height}\) is too small to evaluate at x3: "
-                                             r"it needs at least 18 pixels on each side$"):
+        with pytest.raises(
+            SrcnnError,
+            match=rf"^b.png \({width}x{height}\) is too small to evaluate at x3: "
+            r"it needs at least 18 pixels on each side$",
+        ):
             evaluate_dataset(folder, "small", 3, lambda plane: plane, "identity")
     result = CliRunner().invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(identity_model)])
     assert result.exit_code == 1
-    assert result.output == "Error: b.png (300x1) is too small to evaluate at x2: it needs at least 16 pixels on each side\n"
+    assert (
+        result.output
+        == "Error: b.png (300x1) is too small to evaluate at x2: it needs at least 16 pixels on each side\n"
+    )
 
 
 def test_convert_mat_cli(tmp_path):
@@ -140,7 +186,10 @@ def test_convert_mat_cli(tmp_path):
     assert result.exit_code == 0 and (tmp_path / "new" / "w.onnx").exists()
     result = runner.invoke(cli, ["convert-mat", str(tmp_path / "w.mat"), "-o", str(tmp_path / "w.mat" / "w.onnx")])
     assert result.exit_code == 1
-    assert result.output == f"Error: cannot write {tmp_path / 'w.mat' / 'w.onnx'}: {tmp_path / 'w.mat'} is a file, not a folder\n"
+    assert (
+        result.output
+        == f"Error: cannot write {tmp_path / 'w.mat' / 'w.onnx'}: {tmp_path / 'w.mat'} is a file, not a folder\n"
+    )
 
 
 def test_cli_eval_report_paths_checked_before_the_run(folder, identity_model, tmp_path, monkeypatch):
@@ -160,8 +209,21 @@ def test_cli_eval_report_paths_checked_before_the_run(folder, identity_model, tm
         assert result.output == f"Error: cannot write {blocker / 'sub' / 'r.json'}: {blocker} is a file, not a folder\n"
         result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "--json", str(tmp_path)])
         assert result.exit_code == 2 and f"Invalid value for --json: {tmp_path} is a folder" in result.output
-    result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(identity_model),
-                                 "--json", str(tmp_path / "new" / "r.json"), "--csv", str(tmp_path / "new" / "r.csv")])
+    result = runner.invoke(
+        cli,
+        [
+            "eval",
+            str(folder),
+            "-s",
+            "2",
+            "-m",
+            str(identity_model),
+            "--json",
+            str(tmp_path / "new" / "r.json"),
+            "--csv",
+            str(tmp_path / "new" / "r.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "new" / "r.json").read_text())["results"][0]["scale"] == 2
     # a scale given twice is evaluated once
@@ -173,8 +235,14 @@ def test_cli_eval_report_paths_checked_before_the_run(folder, identity_model, tm
 # --- the paper's tables, with the authors' weights (needs ../shared/data) --------------------
 AUTHORS = DATA / "srcnn_v1" / "9-5-5_imagenet"
 # The issue's acceptance: Set5 36.66 / 32.75 / 30.48-30.49, Set14 32.45 / 29.29-29.30 / 27.50.
-ACCEPT = {("Set5", 2): (36.66,), ("Set5", 3): (32.75,), ("Set5", 4): (30.48, 30.49),
-          ("Set14", 2): (32.45,), ("Set14", 3): (29.29, 29.30), ("Set14", 4): (27.50,)}
+ACCEPT = {
+    ("Set5", 2): (36.66,),
+    ("Set5", 3): (32.75,),
+    ("Set5", 4): (30.48, 30.49),
+    ("Set14", 2): (32.45,),
+    ("Set14", 3): (29.29, 29.30),
+    ("Set14", 4): (27.50,),
+}
 
 
 @pytest.fixture(scope="module")
@@ -283,8 +351,10 @@ def test_eval_scores_a_model_at_its_own_scale_only(tmp_path):
     model.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "3"}))
     result = CliRunner().invoke(cli, ["eval", str(folder), "-s", "2,3", "-m", str(model), "-q"])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {model} was trained for x3: eval scores a model at its own scale only (-s 3); "
-                             "its numbers at x2 would mean nothing\n")
+    assert result.output == (
+        f"Error: {model} was trained for x3: eval scores a model at its own scale only (-s 3); "
+        "its numbers at x2 would mean nothing\n"
+    )
     assert CliRunner().invoke(cli, ["eval", str(folder), "-s", "3", "-m", str(model), "-q"]).exit_code == 0
     unsaid = tmp_path / "u.onnx"
     unsaid.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)))

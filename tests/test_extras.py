@@ -1,4 +1,5 @@
 """What a missing extra's message says: the README's own install form, and each extra's note."""
+
 import os
 import subprocess
 import sys
@@ -16,9 +17,11 @@ def test_hints_give_the_clone_form_and_the_package_form():
 
 def test_a_missing_runtime_names_both_extras():
     """onnxruntime hidden from the import system: the error says how to install it either way."""
-    code = ("import sys; sys.modules['onnxruntime'] = None\n"
-            "from srcnn_cli.runtime import _ort\n"
-            "try:\n    _ort()\nexcept Exception as exc:\n    print(exc)\n")
+    code = (
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "from srcnn_cli.runtime import _ort\n"
+        "try:\n    _ort()\nexcept Exception as exc:\n    print(exc)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("""no ONNX Runtime is installed: pip install ".[cpu]" from a clone, or 'srcnn-cli[cpu]'""")
     assert """(for an NVIDIA GPU: pip install ".[cuda]" from a clone""" in out

@@ -1,4 +1,5 @@
 """files.py: what counts as an input image, folder listing, atomic writes and their temporaries."""
+
 import os
 import subprocess
 import sys
@@ -36,8 +37,10 @@ def test_input_problem_names_each_kind_of_non_image(tmp_path):
     assert input_problem(tmp_path / ".a.png.0123abcd.srcnn-partial") == "a temporary file of an unfinished write"
     assert input_problem(tmp_path / "missing.png") == "no such file"
     assert input_problem(tmp_path, by_name=False) == "is a folder, not an image file"
-    assert input_problem(__import__("pathlib").Path("/dev/zero"), by_name=False) == \
-        "is a character device, not an image file"
+    assert (
+        input_problem(__import__("pathlib").Path("/dev/zero"), by_name=False)
+        == "is a character device, not an image file"
+    )
 
 
 def test_list_images_passes_over_loops_and_temporaries_and_says_why(tmp_path):
@@ -50,7 +53,9 @@ def test_list_images_passes_over_loops_and_temporaries_and_says_why(tmp_path):
     images, passed = list_images(tmp_path)
     assert [p.name for p in images] == ["a.JPG", "b.png", "c.gif"]
     assert {(p.path.name, p.reason) for p in passed} == {
-        ("loop.png", "a symbolic link loop"), ("readme.md", "not an image (by its name)")}
+        ("loop.png", "a symbolic link loop"),
+        ("readme.md", "not an image (by its name)"),
+    }
     images, _ = list_images(tmp_path, recursive=True)
     assert [p.name for p in images] == ["a.JPG", "b.png", "c.gif", "d.tif"]
     images, _ = list_images(tmp_path, recursive=True, skip=tmp_path / "sub")
@@ -85,11 +90,17 @@ def test_stale_temporaries_go_but_a_live_writers_stays(tmp_path):
     abandoned.write_bytes(b"half")  # nobody holds it locked: its writer was killed
     # another process (another container, same PID for all we know) is writing right now
     writer = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from srcnn_cli.files import atomic_output\n"
-         "with atomic_output(Path(sys.argv[1])) as h:\n"
-         "    h.write(b'x'); print('writing', flush=True); time.sleep(30)",
-         str(tmp_path / "live.png")], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from srcnn_cli.files import atomic_output\n"
+            "with atomic_output(Path(sys.argv[1])) as h:\n"
+            "    h.write(b'x'); print('writing', flush=True); time.sleep(30)",
+            str(tmp_path / "live.png"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "writing"
         live = [p for p in tmp_path.iterdir() if p.name.startswith(".live.png")]

@@ -1,5 +1,6 @@
 """The low-resolution model contract (FSRCNN): the ONNX writer against a plain numpy FSRCNN, the
 contract's checks, the pipeline (tiles, colour, ensemble, sizes), eval, and a user's file."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ from srcnn_cli.runtime import Session
 def random_fsrcnn(scale: int, seed: int = 0, d: int = 8, s: int = 4, m: int = 1, channels: int = 1) -> FsrcnnWeights:
     rng = np.random.default_rng(seed)
     shapes = [(d, channels, 5, 5), (s, d, 1, 1)] + [(s, s, 3, 3)] * m + [(d, s, 1, 1)]
-    convs = [(rng.normal(0, 1 / np.sqrt(np.prod(shape[1:])), shape).astype(np.float32),
-              rng.normal(0, 0.05, shape[0]).astype(np.float32)) for shape in shapes]
+    convs = [
+        (
+            rng.normal(0, 1 / np.sqrt(np.prod(shape[1:])), shape).astype(np.float32),
+            rng.normal(0, 0.05, shape[0]).astype(np.float32),
+        )
+        for shape in shapes
+    ]
     slopes = [rng.uniform(0, 0.5, shape[0]).astype(np.float32) for shape in shapes]
     deconv = (rng.normal(0, 0.05, (d, channels, 9, 9)).astype(np.float32), np.full(channels, 0.1, np.float32))
     return FsrcnnWeights(convs, slopes, deconv, scale)
@@ -38,7 +44,7 @@ def reference_fsrcnn(weights: FsrcnnWeights, plane: np.ndarray) -> np.ndarray:
         out = np.zeros((weight.shape[0], height, width))
         for dy in range(weight.shape[2]):
             for dx in range(weight.shape[3]):
-                out += np.einsum("oc,chw->ohw", weight[:, :, dy, dx], padded[:, dy:dy + height, dx:dx + width])
+                out += np.einsum("oc,chw->ohw", weight[:, :, dy, dx], padded[:, dy : dy + height, dx : dx + width])
         out += bias[:, None, None]
         x = np.where(out > 0, out, slope[:, None, None] * out)
     weight, bias = weights.deconv
@@ -49,10 +55,11 @@ def reference_fsrcnn(weights: FsrcnnWeights, plane: np.ndarray) -> np.ndarray:
     full = np.zeros((weight.shape[1], (height + 2 * reach) * scale + size, (width + 2 * reach) * scale + size))
     for j in range(padded.shape[1]):
         for i in range(padded.shape[2]):
-            full[:, j * scale:j * scale + size, i * scale:i * scale + size] += np.einsum(
-                "c,cohw->ohw", padded[:, j, i], weight)
+            full[:, j * scale : j * scale + size, i * scale : i * scale + size] += np.einsum(
+                "c,cohw->ohw", padded[:, j, i], weight
+            )
     first = reach * scale + size // 2 - (scale - 1) // 2  # pixel 0's centre tap
-    return full[:, first:first + height * scale, first:first + width * scale] + bias[:, None, None]
+    return full[:, first : first + height * scale, first : first + width * scale] + bias[:, None, None]
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -83,8 +90,12 @@ def fsrcnn_file(tmp_path):
 
 def test_tiles_equal_the_whole_image_on_every_layout(fsrcnn_file, rgb_image):
     session = Session(fsrcnn_file.read_bytes(), device="cpu")
-    for pixels in (rgb_image, rgb_image[:, :, 0], np.dstack([rgb_image, rgb_image[:, :, :1]]),
-                   (rgb_image.astype(np.uint16) * 257)):
+    for pixels in (
+        rgb_image,
+        rgb_image[:, :, 0],
+        np.dstack([rgb_image, rgb_image[:, :, :1]]),
+        (rgb_image.astype(np.uint16) * 257),
+    ):
         whole = upscale_array(pixels, 3, session, tile=0)
         assert whole.shape[:2] == (90, 123) and whole.dtype == pixels.dtype
         for tile in (12, 21, 48):
@@ -140,8 +151,9 @@ def test_a_foreign_model_without_metadata_shows_its_scale(tmp_path):
     conv = graph.node("Conv", [padded, graph.constant(kernel)], kernel_shape=[3, 3])
     graph.node("DepthToSpace", [conv], "output", blocksize=2, mode="DCR")
     path = tmp_path / "shuffle.onnx"
-    path.write_bytes(graph.build([("input", ["N", 1, "H", "W"], np.float32)],
-                                 [("output", ["N", 1, "H2", "W2"], np.float32)]))
+    path.write_bytes(
+        graph.build([("input", ["N", 1, "H", "W"], np.float32)], [("output", ["N", 1, "H2", "W2"], np.float32)])
+    )
     session = Session(path.read_bytes(), device="cpu")
     assert (session.contract.kind, session.contract.scale) == ("lowres", 2)
     image = np.random.default_rng(0).integers(0, 256, (9, 13), dtype=np.uint8)
@@ -161,8 +173,19 @@ def test_unknown_contract_and_wrong_scale_are_one_error_before_any_work(tmp_path
 def test_cli_upscale_and_eval_take_a_low_resolution_file(tmp_path, fsrcnn_file, rgb_image):
     Image.fromarray(rgb_image).save(tmp_path / "a.png")
     runner = CliRunner()
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", str(fsrcnn_file), "-o",
-                                 str(tmp_path / "out.png"), "--device", "cpu"])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "a.png"),
+            "-m",
+            str(fsrcnn_file),
+            "-o",
+            str(tmp_path / "out.png"),
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "out.png").size == (123, 90)
     folder = tmp_path / "Set5"
@@ -171,6 +194,8 @@ def test_cli_upscale_and_eval_take_a_low_resolution_file(tmp_path, fsrcnn_file, 
     result = runner.invoke(cli, ["eval", str(folder), "-s", "2", "-m", str(fsrcnn_file), "--device", "cpu"])
     assert result.exit_code == 1
     assert "upscales x3 by itself; it cannot be evaluated at x2" in result.output
-    result = runner.invoke(cli, ["eval", str(folder), "-s", "3", "-m", str(fsrcnn_file), "--json", "-", "-q", "--device", "cpu"])
+    result = runner.invoke(
+        cli, ["eval", str(folder), "-s", "3", "-m", str(fsrcnn_file), "--json", "-", "-q", "--device", "cpu"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["results"][0]["images"] == 1

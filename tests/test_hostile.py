@@ -1,5 +1,6 @@
 """The faults found by feeding hostile inputs, paths, models and signals to ``srcnn``: each test
 reproduces one and checks the clear answer that replaced it (exit code and message)."""
+
 import io
 import os
 import signal
@@ -78,25 +79,33 @@ def test_names_near_the_length_limit(runner, tmp_path, identity_model):
     save(tmp_path / longest)
     result = upscale(runner, tmp_path / longest, "-s", "2", "-m", identity_model)
     assert result.exit_code == 1
-    assert (f"Error: {tmp_path / longest}: the output name would be 258 bytes, over the file system's limit "
-            "of 255: rename the input or use a shorter --suffix") in result.output
+    assert (
+        f"Error: {tmp_path / longest}: the output name would be 258 bytes, over the file system's limit "
+        "of 255: rename the input or use a shorter --suffix"
+    ) in result.output
 
 
 def test_closed_standard_output_is_a_usage_error_before_any_work(tmp_path, identity_model):
     image = save(tmp_path / "a.png")
     process = subprocess.run(
         [sys.executable, "-m", "srcnn_cli", "upscale", str(image), "-o", "-", "-m", str(identity_model)],
-        capture_output=False, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1),
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),
     )
     assert process.returncode == 2
     assert process.stderr.splitlines()[-1] == "Error: standard output is closed: name an output file with -o"
 
 
-@pytest.mark.parametrize("variables, message", [
-    ("conv2_wrong_inputs", "weights_conv2 has shape (3, 25, 3), the other layers need (4, 25, 3)"),
-    ("bias_wrong_length", "biases_conv1 has shape 5, the other layers need 4"),
-    ("conv3_as_vector", "conv1 and conv3 weights must be matrices and conv2 weights a 3-D array"),
-])
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ("conv2_wrong_inputs", "weights_conv2 has shape (3, 25, 3), the other layers need (4, 25, 3)"),
+        ("bias_wrong_length", "biases_conv1 has shape 5, the other layers need 4"),
+        ("conv3_as_vector", "conv1 and conv3 weights must be matrices and conv2 weights a 3-D array"),
+    ],
+)
 def test_malformed_mat_files_are_model_errors(runner, tmp_path, variables, message):
     rng = np.random.default_rng(0)
     layout = authors_layout(rng)
@@ -119,7 +128,7 @@ def test_a_mat_file_whose_data_does_not_fill_its_matrix(runner, tmp_path):
     rng = np.random.default_rng(0)
     write_mat(tmp_path / "ok.mat", authors_layout(rng), compress=False)
     data = bytearray((tmp_path / "ok.mat").read_bytes())
-    data[128 + 8 + 16 + 8 + 4: 128 + 8 + 16 + 8 + 8] = struct.pack("<i", 7)  # weights_conv1: 7 columns
+    data[128 + 8 + 16 + 8 + 4 : 128 + 8 + 16 + 8 + 8] = struct.pack("<i", 7)  # weights_conv1: 7 columns
     (tmp_path / "bad.mat").write_bytes(bytes(data))
     result = runner.invoke(cli, ["convert-mat", str(tmp_path / "bad.mat"), "-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -141,8 +150,12 @@ def test_a_glob_next_to_its_outputs_and_an_output_inside_the_globbed_tree(runner
     save(tmp_path / "p" / "a.png")
     for _ in range(3):
         assert upscale(runner, tmp_path / "p" / "*.png", "-s", "2", "-m", identity_model).exit_code == 0
-        assert upscale(runner, tmp_path / "p" / "**" / "*.png", "-o", tmp_path / "p" / "out", "-s", "3",
-                       "-m", identity_model).exit_code == 0
+        assert (
+            upscale(
+                runner, tmp_path / "p" / "**" / "*.png", "-o", tmp_path / "p" / "out", "-s", "3", "-m", identity_model
+            ).exit_code
+            == 0
+        )
     assert listing(tmp_path / "p") == ["a.png", "a_x2.png", "out"]
     assert listing(tmp_path / "p" / "out") == ["a_x3.png"]
 
@@ -177,8 +190,16 @@ def test_a_transparent_colour_becomes_alpha_and_16bit_gray_alpha_stays_gray(runn
     from srcnn_cli.imageio import encode_image, read_image
 
     (tmp_path / "ga16.png").write_bytes(encode_image(picture(bands=2, dtype=np.uint16), "PNG"))
-    result = upscale(runner, tmp_path / "g.png", tmp_path / "c.png", tmp_path / "ga16.png", "-o", tmp_path / "out",
-                     "-m", identity_model)
+    result = upscale(
+        runner,
+        tmp_path / "g.png",
+        tmp_path / "c.png",
+        tmp_path / "ga16.png",
+        "-o",
+        tmp_path / "out",
+        "-m",
+        identity_model,
+    )
     assert result.exit_code == 0, result.output
     g, c, ga = (read_image(tmp_path / "out" / f"{n}_x3.png") for n in ("g", "c", "ga16"))
     assert (g.mode, c.mode, ga.mode, ga.pixels.dtype) == ("LA", "RGBA", "LA", np.uint16)
@@ -193,7 +214,7 @@ def _png_with_broken_crc(chunk: bytes) -> bytes:
     Image.fromarray(picture()).save(buffer, "PNG")
     data = bytearray(buffer.getvalue())
     at = data.index(chunk)
-    length = struct.unpack(">I", data[at - 4: at])[0]
+    length = struct.unpack(">I", data[at - 4 : at])[0]
     data[at + 4 + length] ^= 0xFF  # first byte of the stored CRC
     return bytes(data)
 
@@ -205,13 +226,19 @@ def test_corrupt_pngs_are_called_corrupt(runner, tmp_path, identity_model):
     Image.fromarray(picture()).save(good, "PNG")
     data = bytearray(good.getvalue())
     at = data.index(b"IDAT")
-    length = struct.unpack(">I", data[at - 4: at])[0]
-    data[at + 4: at + 4 + length] = b"\x00" * length  # garbage image data with a valid checksum
-    data[at + 4 + length: at + 8 + length] = struct.pack(">I", zlib.crc32(bytes(data[at: at + 4 + length])))
+    length = struct.unpack(">I", data[at - 4 : at])[0]
+    data[at + 4 : at + 4 + length] = b"\x00" * length  # garbage image data with a valid checksum
+    data[at + 4 + length : at + 8 + length] = struct.pack(">I", zlib.crc32(bytes(data[at : at + 4 + length])))
     (tmp_path / "data.png").write_bytes(bytes(data))
     (tmp_path / "head.png").write_bytes(good.getvalue()[:20])
-    result = upscale(runner, *(tmp_path / n for n in ("idat.png", "ihdr.png", "data.png", "head.png")),
-                     "-o", tmp_path / "out", "-m", identity_model)
+    result = upscale(
+        runner,
+        *(tmp_path / n for n in ("idat.png", "ihdr.png", "data.png", "head.png")),
+        "-o",
+        tmp_path / "out",
+        "-m",
+        identity_model,
+    )
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert f"Error: {tmp_path / 'idat.png'}: corrupt PNG: the IDAT chunk fails its checksum" in lines
@@ -242,8 +269,9 @@ def test_gif_is_one_thing_in_a_folder_as_a_file_and_through_a_pipe(runner, tmp_p
     warnings = ["has 3 frames; only the first is upscaled", "GIF is not written here: the output is PNG"]
     folder = upscale(runner, tmp_path / "in", "-o", tmp_path / "out", "-m", identity_model)
     single = upscale(runner, tmp_path / "in" / "a.gif", "-m", identity_model)
-    piped = runner.invoke(cli, ["upscale", "-", "-m", str(identity_model)],
-                          input=(tmp_path / "in" / "a.gif").read_bytes())
+    piped = runner.invoke(
+        cli, ["upscale", "-", "-m", str(identity_model)], input=(tmp_path / "in" / "a.gif").read_bytes()
+    )
     for result in (folder, single):
         assert result.exit_code == 0, result.output
         for warning in warnings:
@@ -256,11 +284,16 @@ def test_gif_is_one_thing_in_a_folder_as_a_file_and_through_a_pipe(runner, tmp_p
 
 
 # --- security -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("content", [
-    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n",
-    b"%PDF-1.4\n", b"<html><body>hi</body></html>", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
-    b"\x00\x00\x00\x0cjP  \r\n\x87\n",  # JPEG 2000: Pillow reads it, we do not
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n",
+        b"%PDF-1.4\n",
+        b"<html><body>hi</body></html>",
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        b"\x00\x00\x00\x0cjP  \r\n\x87\n",  # JPEG 2000: Pillow reads it, we do not
+    ],
+)
 def test_disguised_formats_never_reach_a_decoder(runner, tmp_path, identity_model, monkeypatch, content):
     from PIL import EpsImagePlugin
 
@@ -301,13 +334,16 @@ def test_an_output_location_inside_a_file_fails_before_any_work(runner, tmp_path
     monkeypatch.setattr(pipeline.Upscaler, "upscale", lambda *a, **k: pytest.fail("work before the check"))
     result = upscale(runner, tmp_path / "a.png", "-o", tmp_path / "notes.txt" / "x.png", "-m", identity_model)
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"Error: cannot write into {tmp_path / 'notes.txt'}: "
-                                          "it is a file, not a folder"]
-    result = upscale(runner, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "notes.txt" / "sub",
-                     "-m", identity_model)
+    assert result.output.splitlines() == [
+        f"Error: cannot write into {tmp_path / 'notes.txt'}: it is a file, not a folder"
+    ]
+    result = upscale(
+        runner, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "notes.txt" / "sub", "-m", identity_model
+    )
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"Error: cannot write into {tmp_path / 'notes.txt' / 'sub'}: "
-                                          f"{tmp_path / 'notes.txt'} is a file, not a folder"]
+    assert result.output.splitlines() == [
+        f"Error: cannot write into {tmp_path / 'notes.txt' / 'sub'}: {tmp_path / 'notes.txt'} is a file, not a folder"
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder: no unwritable folder to test with")
@@ -323,8 +359,9 @@ def test_an_unwritable_output_folder_fails_before_any_work(runner, tmp_path, ide
 def test_alpha_into_jpeg_is_refused_before_the_network_runs(tmp_path):
     save(tmp_path / "a.png", picture(bands=4))
     calls = []
-    results = run_batch([Job(tmp_path / "a.png", tmp_path / "a.jpg")], lambda p, on_tile=None: calls.append(p),
-                        BatchOptions())
+    results = run_batch(
+        [Job(tmp_path / "a.png", tmp_path / "a.jpg")], lambda p, on_tile=None: calls.append(p), BatchOptions()
+    )
     assert calls == [] and results[0].status == "failed"
     assert results[0].message.startswith("JPEG cannot store transparency")
 
@@ -340,19 +377,33 @@ def test_a_mistyped_model_is_an_error_even_when_every_output_exists(runner, tmp_
 def _slow_batch(tmp_path, identity_model):
     for i in range(40):
         save(tmp_path / "in" / f"{i:02d}.png", picture((600, 400), seed=i))
-    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-               "-s", "4", "-m", str(identity_model), "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "srcnn_cli",
+        "upscale",
+        str(tmp_path / "in"),
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        "4",
+        "-m",
+        str(identity_model),
+        "-q",
+    ]
     return command
 
 
-@pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
-                                             (signal.SIGTERM, 143, "stopped by SIGTERM")])
+@pytest.mark.parametrize(
+    "sig, code, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM")]
+)
 def test_interrupts_exit_130_or_143_and_say_what_was_finished(tmp_path, identity_model, sig, code, said):
     command = _slow_batch(tmp_path, identity_model)
     # a job started in the background by a script inherits SIGINT ignored (and keeps ignoring
     # it, by convention); the test wants what an interactive Ctrl-C does
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
     deadline = time.monotonic() + 60
     while not ((tmp_path / "out").exists() and any(p.suffix == ".png" for p in (tmp_path / "out").iterdir())):
         assert process.poll() is None, "the batch finished before it could be interrupted"
@@ -363,8 +414,9 @@ def test_interrupts_exit_130_or_143_and_say_what_was_finished(tmp_path, identity
     assert process.returncode == code, stderr
     done = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert 0 < len(done) < 40 and all(name.endswith("_x4.png") for name in done)  # no temporaries left
-    assert stderr.splitlines()[-1] == (f"{said}: {len(done)} of 40 files upscaled before it; the same command "
-                                       "again upscales the rest")
+    assert stderr.splitlines()[-1] == (
+        f"{said}: {len(done)} of 40 files upscaled before it; the same command again upscales the rest"
+    )
 
 
 def test_a_stray_temporary_goes_even_when_there_is_nothing_else_to_do(runner, tmp_path, identity_model):
@@ -381,17 +433,48 @@ def test_a_fifo_named_like_an_image_does_not_hang(tmp_path, identity_model):
     os.mkfifo(tmp_path / "x.png")
     save(tmp_path / "in" / "a.png")
     os.mkfifo(tmp_path / "in" / "y.png")
-    named = subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "x.png"), "-m",
-                            str(identity_model)], capture_output=True, text=True, timeout=60)
+    named = subprocess.run(
+        [sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "x.png"), "-m", str(identity_model)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert named.returncode == 1
     assert f"Error: {tmp_path / 'x.png'}: is a FIFO (named pipe), not an image file" in named.stderr
-    walked = subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "in"), "-o",
-                             str(tmp_path / "out"), "-m", str(identity_model)], capture_output=True, text=True,
-                            timeout=60)
+    walked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "srcnn_cli",
+            "upscale",
+            str(tmp_path / "in"),
+            "-o",
+            str(tmp_path / "out"),
+            "-m",
+            str(identity_model),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert walked.returncode == 0
     assert f"skipped {tmp_path / 'in' / 'y.png'}: is a FIFO (named pipe), not an image file" in walked.stderr
-    device = subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", "/dev/zero", "-o", str(tmp_path / "z.png"),
-                             "-m", str(identity_model)], capture_output=True, text=True, timeout=60)
+    device = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "srcnn_cli",
+            "upscale",
+            "/dev/zero",
+            "-o",
+            str(tmp_path / "z.png"),
+            "-m",
+            str(identity_model),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert device.returncode == 1 and "/dev/zero: is a character device, not an image file" in device.stderr
 
 
@@ -407,7 +490,8 @@ def test_the_hint_for_two_inputs_that_would_write_one_output(runner, tmp_path, i
     result = upscale(runner, tmp_path / "a.png", tmp_path / "a.jpg", "-f", "png", "-m", identity_model)
     assert result.exit_code == 2
     assert result.output.splitlines()[-1].endswith(
-        "; keep each input's format (drop -f) or upscale them in separate runs with different --suffix")
+        "; keep each input's format (drop -f) or upscale them in separate runs with different --suffix"
+    )
     save(tmp_path / "d1" / "b.png")
     save(tmp_path / "d2" / "b.png")
     result = upscale(runner, tmp_path / "d1", tmp_path / "d2", "-o", tmp_path / "out", "-m", identity_model)
@@ -420,11 +504,18 @@ def test_a_file_bigger_than_any_image_within_the_limit_is_refused_unread(tmp_pat
         handle.truncate(70 * 2**20)  # sparse: 70 MiB of nothing, more than 1 pixel can take
     result = CliRunner().invoke(cli, ["upscale", str(big), "--max-pixels", "1", "-m", str(identity_model)])
     assert result.exit_code == 1
-    assert (f"Error: {big}: the file is 73,400,320 bytes, more than an image within the pixel limit can take "
-            "(raise it with --max-pixels)") in result.output
+    assert (
+        f"Error: {big}: the file is 73,400,320 bytes, more than an image within the pixel limit can take "
+        "(raise it with --max-pixels)"
+    ) in result.output
     with open("/dev/zero", "rb") as zeros:  # standard input without end
-        piped = subprocess.run([sys.executable, "-m", "srcnn_cli", "upscale", "-", "--max-pixels", "1", "-m",
-                                str(identity_model)], stdin=zeros, capture_output=True, text=True, timeout=60)
+        piped = subprocess.run(
+            [sys.executable, "-m", "srcnn_cli", "upscale", "-", "--max-pixels", "1", "-m", str(identity_model)],
+            stdin=zeros,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert piped.returncode == 1
     assert piped.stderr.endswith("more than an image within the pixel limit can take (raise it with --max-pixels)\n")
 
@@ -437,7 +528,8 @@ def test_exif_that_pillow_cannot_write_back_is_dropped_with_a_note():
     directory = struct.pack("<H", 1) + struct.pack("<HHI", 0x011A, 1, 1) + b"\xb0\x00\x00\x00" + struct.pack("<I", 0)
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(
-        buffer, "JPEG", exif=b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + directory)
+        buffer, "JPEG", exif=b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + directory
+    )
     decoded = decode_image(buffer.getvalue())
     assert decoded.exif is None
     assert decoded.notes == ["the input's EXIF metadata is damaged: written without it"]

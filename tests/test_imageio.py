@@ -77,10 +77,11 @@ def test_tiff_metadata_without_its_layout_tags(tmp_path, rgb_image):
     image = Image.fromarray(rgb_image)
     exif = image.getexif()
     exif[0x010F] = "ScanCo"
-    sources = [save(tmp_path / "c.tif", image, exif=exif, compression="tiff_lzw"),
-               save(tmp_path / "g.tif", image.convert("L"), exif=exif),
-               save(tmp_path / "f.tif", Image.fromarray(rgb_image[:, :, 0].astype(np.float32) / 255, mode="F"),
-                    exif=exif)]
+    sources = [
+        save(tmp_path / "c.tif", image, exif=exif, compression="tiff_lzw"),
+        save(tmp_path / "g.tif", image.convert("L"), exif=exif),
+        save(tmp_path / "f.tif", Image.fromarray(rgb_image[:, :, 0].astype(np.float32) / 255, mode="F"), exif=exif),
+    ]
     for source in sources:
         decoded = read_image(source)
         tags = Image.Exif()
@@ -198,12 +199,12 @@ def test_streamed_png_chunks_carry_their_checksums(tmp_path):
 
     pixels = np.random.default_rng(3).integers(0, 256, (700, 900, 3), dtype=np.uint8)  # incompressible
     with open(tmp_path / "bands.png", "wb") as file:
-        write_png(file, pixels.shape, pixels.dtype, (pixels[top:top + 64] for top in range(0, 700, 64)))
+        write_png(file, pixels.shape, pixels.dtype, (pixels[top : top + 64] for top in range(0, 700, 64)))
     data = (tmp_path / "bands.png").read_bytes()
     offset, kinds = 8, []
     while offset < len(data):
         (length,) = struct.unpack_from(">I", data, offset)
-        kind, payload = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
+        kind, payload = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
         assert struct.unpack_from(">I", data, offset + 8 + length)[0] == zlib.crc32(kind + payload), kind
         kinds.append(kind)
         offset += 12 + length
@@ -229,8 +230,9 @@ def test_a_16bit_gray_alpha_tiff_keeps_its_depth_and_its_alpha(tmp_path, planar,
     assert decoded.mode == "LA" and decoded.pixels.dtype == np.uint16
     np.testing.assert_array_equal(decoded.pixels, pixels)
     for out, bands in (("out.png", 2), ("out.tif", 4)):  # (TIFF writes 16-bit gray + alpha as RGBA, with a note)
-        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "la.tif"), "-s", "2", "-m", str(identity_model),
-                                          "-o", str(tmp_path / out)])
+        result = CliRunner().invoke(
+            cli, ["upscale", str(tmp_path / "la.tif"), "-s", "2", "-m", str(identity_model), "-o", str(tmp_path / out)]
+        )
         assert result.exit_code == 0, result.output
         upscaled = read_image(tmp_path / out).pixels
         assert upscaled.shape == (128, 128, bands) and upscaled.dtype == np.uint16

@@ -4,6 +4,7 @@ Each run is a fresh process (peak RSS only grows); a small identity model keeps 
 same input is upscaled x2 and x4: four times the output must cost next to nothing more, where
 a whole-image pipeline holds the output at least twice (our array and the encoder's copy).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -28,8 +29,9 @@ print(peak_rss_bytes())
 
 
 def peak_rss(*args) -> int:
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1])
 
@@ -73,8 +75,12 @@ def test_peak_memory_does_not_follow_the_output(tmp_path, identity_model, kind, 
 def test_a_child_reports_its_own_peak_not_its_parents():
     # getrusage's peak survives exec: a child of a 400 MB parent read 400 MB whatever it did
     ballast = np.ones(400 * 2**20, np.uint8)
-    child = subprocess.run([sys.executable, "-c", "from srcnn_cli.machine import peak_rss_bytes; print(peak_rss_bytes())"],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "from srcnn_cli.machine import peak_rss_bytes; print(peak_rss_bytes())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert int(child.stdout) < 200 * 2**20, int(child.stdout)
     del ballast
 
@@ -88,22 +94,38 @@ def test_what_would_not_fit_is_refused_before_any_work(tmp_path, identity_model,
     monkeypatch.setattr("srcnn_cli.machine.available_bytes", lambda: STREAM_OVERHEAD + 2 * 2**20)
     runner = CliRunner()
     # JPEG holds the whole output (1600x1200 at x4: about 15 MB with Pillow's copy): refused
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.jpg"), "-s", "4",
-                                 "-m", str(identity_model)])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a.jpg"), "-s", "4", "-m", str(identity_model)]
+    )
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
         f"Error: {tmp_path / 'a.png'}: a 1600x1200 JPEG is encoded whole and needs about 783 MB of memory, 770 MB "
-        "is available: write PNG or TIFF (-f png), which are written band by band, or choose a smaller scale")
+        "is available: write PNG or TIFF (-f png), which are written band by band, or choose a smaller scale"
+    )
     assert not (tmp_path / "a.jpg").exists()
     # PNG streams: the same run fits
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "a_x4.png"), "-s", "4",
-                                 "-m", str(identity_model), "-q"])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "a.png"),
+            "-o",
+            str(tmp_path / "a_x4.png"),
+            "-s",
+            "4",
+            "-m",
+            str(identity_model),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     # an input whose decoding alone would not fit is refused from its header
     monkeypatch.setattr("srcnn_cli.machine.available_bytes", lambda: STREAM_OVERHEAD)
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-s", "2",
-                                 "-m", str(identity_model)])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-s", "2", "-m", str(identity_model)]
+    )
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
         f"Error: {tmp_path / 'a.png'}: 400x300 needs about 769 MB of memory to decode and upscale, 768 MB is "
-        "available: free memory, or make the image smaller first")
+        "available: free memory, or make the image smaller first"
+    )

@@ -47,9 +47,12 @@ def write_mat(path, variables: dict, compress: bool = True) -> None:
 
 def authors_layout(rng, f1=9, f2=5, f3=5, n1=4, n2=3):
     return {
-        "weights_conv1": rng.normal(size=(f1 * f1, n1)), "biases_conv1": rng.normal(size=(n1, 1)),
-        "weights_conv2": rng.normal(size=(n1, f2 * f2, n2)), "biases_conv2": rng.normal(size=(n2, 1)),
-        "weights_conv3": rng.normal(size=(n2, f3 * f3)), "biases_conv3": rng.normal(size=(1, 1)),
+        "weights_conv1": rng.normal(size=(f1 * f1, n1)),
+        "biases_conv1": rng.normal(size=(n1, 1)),
+        "weights_conv2": rng.normal(size=(n1, f2 * f2, n2)),
+        "biases_conv2": rng.normal(size=(n2, 1)),
+        "weights_conv3": rng.normal(size=(n2, f3 * f3)),
+        "biases_conv3": rng.normal(size=(1, 1)),
     }
 
 
@@ -57,9 +60,13 @@ def test_mat_reader_agrees_with_scipy(tmp_path):
     """The reader against an independent writer (scipy.io, in the dev extra), compressed or not."""
     scipy_io = pytest.importorskip("scipy.io")
     rng = np.random.default_rng(4)
-    variables = {"weights_conv1": rng.normal(size=(81, 4)), "biases_conv1": rng.normal(size=(4, 1)),
-                 "w3d": rng.normal(size=(4, 25, 3)), "single": np.float32(rng.normal(size=(2, 3))),
-                 "ints": np.arange(6, dtype=np.int16).reshape(2, 3)}
+    variables = {
+        "weights_conv1": rng.normal(size=(81, 4)),
+        "biases_conv1": rng.normal(size=(4, 1)),
+        "w3d": rng.normal(size=(4, 25, 3)),
+        "single": np.float32(rng.normal(size=(2, 3))),
+        "ints": np.arange(6, dtype=np.int16).reshape(2, 3),
+    }
     for compress in (False, True):
         path = tmp_path / f"scipy_{compress}.mat"
         scipy_io.savemat(path, variables, do_compression=compress)
@@ -70,7 +77,9 @@ def test_mat_reader_agrees_with_scipy(tmp_path):
     layout = authors_layout(rng)
     scipy_io.savemat(tmp_path / "authors.mat", layout)
     write_mat(tmp_path / "ours.mat", layout)
-    for theirs, ours in zip(mat_layers(load_mat(tmp_path / "authors.mat")), mat_layers(load_mat(tmp_path / "ours.mat"))):
+    for theirs, ours in zip(
+        mat_layers(load_mat(tmp_path / "authors.mat")), mat_layers(load_mat(tmp_path / "ours.mat"))
+    ):
         np.testing.assert_array_equal(theirs.weight, ours.weight)
         np.testing.assert_array_equal(theirs.bias, ours.bias)
 
@@ -115,7 +124,9 @@ def correlate(planes, layer, relu):
         for i in range(planes.shape[0]):
             for dy in range(k):
                 for dx in range(k):
-                    out[o] += layer.weight[o, i, dy, dx] * padded[i, dy:dy + planes.shape[1], dx:dx + planes.shape[2]]
+                    out[o] += (
+                        layer.weight[o, i, dy, dx] * padded[i, dy : dy + planes.shape[1], dx : dx + planes.shape[2]]
+                    )
         out[o] += layer.bias[o]
     return np.maximum(out, 0) if relu else out
 
@@ -198,9 +209,17 @@ def test_shipped_manifest_matches_its_files():
 
 def test_format_1_manifest_entries_are_read_with_their_measure_moved_out(tmp_path):
     """Format 1 kept the colour measure and skipped sets inside ``psnr``; reading splits them off."""
-    entry = {"name": "9-1-5_x3_rgb", "arch": "9-1-5", "n1": 64, "n2": 32, "scale": 3, "channels": 3,
-             "file": "m.onnx", "sha256": "0" * 64,
-             "psnr": {"Set5": 36.44, "measure": PSNR_OVER_YCBCR, "skipped": ["Set14: not found"]}}
+    entry = {
+        "name": "9-1-5_x3_rgb",
+        "arch": "9-1-5",
+        "n1": 64,
+        "n2": 32,
+        "scale": 3,
+        "channels": 3,
+        "file": "m.onnx",
+        "sha256": "0" * 64,
+        "psnr": {"Set5": 36.44, "measure": PSNR_OVER_YCBCR, "skipped": ["Set14: not found"]},
+    }
     plain = {**entry, "name": "9-1-5_x3", "channels": 1, "psnr": {"Set5": 32.46}}
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry, plain]}))
     rgb, y = load_manifest(tmp_path)
@@ -216,8 +235,17 @@ def test_authors_mat_converts():
     assert session.contract.metadata["srcnn.n1"] == "64"
 
 
-@pytest.mark.parametrize("name, scale", [("x3.mat", 3), ("9-5-5_imagenet/x4.mat", 4), ("weights_x2.MAT", 2),
-                                         ("x3_old.mat", None), ("max3.mat", None), ("model.mat", None)])
+@pytest.mark.parametrize(
+    "name, scale",
+    [
+        ("x3.mat", 3),
+        ("9-5-5_imagenet/x4.mat", 4),
+        ("weights_x2.MAT", 2),
+        ("x3_old.mat", None),
+        ("max3.mat", None),
+        ("model.mat", None),
+    ],
+)
 def test_the_authors_file_names_give_the_scale(name, scale):
     from srcnn_cli.models import named_scale, scale_from_file_name
 

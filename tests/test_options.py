@@ -1,5 +1,6 @@
 """One set of flags: shared options mean the same in every subcommand, the aliases from other
 upscalers work, a model's name sets its scale, and every help screen ends with examples."""
+
 import json
 
 import click
@@ -48,8 +49,20 @@ def test_every_help_ends_with_examples(runner):
 
 def test_input_option_and_tile_alias(runner, tmp_path, identity_model):
     Image.new("RGB", (20, 16), (10, 20, 30)).save(tmp_path / "a.png")
-    result = runner.invoke(cli, ["upscale", "-i", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"),
-                                 "-t", "16", "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            "-i",
+            str(tmp_path / "a.png"),
+            "-o",
+            str(tmp_path / "b.png"),
+            "-t",
+            "16",
+            "-m",
+            str(identity_model),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "b.png").size == (60, 48)
     result = runner.invoke(cli, ["upscale", "-m", str(identity_model)])
@@ -76,10 +89,13 @@ def test_a_model_name_sets_its_scale(runner, tmp_path, bundled_weights):
     assert Image.open(tmp_path / "a_x4.png").size == (80, 64) and "trained for" not in result.output
     clash = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-5-5_x4", "-s", "3"])
     assert clash.exit_code == 2
-    assert clash.output.splitlines()[-1] == ("Error: -m 9-5-5_x4 is an x4 model, but -s asks for x3: "
-                                             "drop -s, or name the model without _x4")
-    assert runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-5-5_x4", "-s", "4",
-                               "--overwrite"]).exit_code == 0
+    assert clash.output.splitlines()[-1] == (
+        "Error: -m 9-5-5_x4 is an x4 model, but -s asks for x3: drop -s, or name the model without _x4"
+    )
+    assert (
+        runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "-m", "9-5-5_x4", "-s", "4", "--overwrite"]).exit_code
+        == 0
+    )
 
 
 def test_eval_takes_a_list_of_scales_and_upscale_one(runner, tmp_path, identity_model):

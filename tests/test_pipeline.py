@@ -170,8 +170,24 @@ def test_streamed_files_equal_the_one_shot_result(tmp_path, random_model, random
     for fmt in ("png", "tiff"):
         target = tmp_path / f"out.{fmt}"
         # --tile 16: bands of 16 rows (the least), each cut into 16-pixel tiles
-        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "in.png"), "-o", str(target), "-s", "3",
-                                          "-m", str(model), "--tile", "16", "--runtime", "onnxruntime", "-q"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "upscale",
+                str(tmp_path / "in.png"),
+                "-o",
+                str(target),
+                "-s",
+                "3",
+                "-m",
+                str(model),
+                "--tile",
+                "16",
+                "--runtime",
+                "onnxruntime",
+                "-q",
+            ],
+        )
         assert result.exit_code == 0, result.output
         written = read_image(target).pixels
         assert written.shape == expected.shape and written.dtype == dtype, (fmt, written.shape)

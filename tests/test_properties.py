@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis): random bytes and random valid images of random modes and
 sizes through decode -> upscale -> encode with a tiny model. Whatever comes in, nothing but our
 typed errors comes out; a valid image comes back ``scale`` times larger in its own mode."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,12 @@ BANDS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 # the formats that hold each (mode, bits) exactly as it is (lossless), as srcnn writes them
 WRITERS = {
     ("L", 8): ["PNG", "TIFF", "BMP", "JPEG"],  # WebP has no gray: it decodes as RGB ("LA", 8): ["PNG", "TIFF"],
-    ("RGB", 8): ["PNG", "TIFF", "BMP", "WEBP", "JPEG"], ("RGBA", 8): ["PNG", "TIFF", "WEBP"],
-    ("L", 16): ["PNG", "TIFF"], ("LA", 16): ["PNG"], ("RGB", 16): ["PNG", "TIFF"], ("RGBA", 16): ["PNG", "TIFF"],
+    ("RGB", 8): ["PNG", "TIFF", "BMP", "WEBP", "JPEG"],
+    ("RGBA", 8): ["PNG", "TIFF", "WEBP"],
+    ("L", 16): ["PNG", "TIFF"],
+    ("LA", 16): ["PNG"],
+    ("RGB", 16): ["PNG", "TIFF"],
+    ("RGBA", 16): ["PNG", "TIFF"],
 }
 _SEEDS = {}
 
@@ -34,8 +39,9 @@ def round_trip(data: bytes, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """decode -> upscale -> encode (PNG) -> decode: the input's pixels and the output's."""
     decoded = decode_image(data, max_pixels=LIMIT)
     upscaled = upscale_array(decoded.pixels, scale, SESSION)
-    again = decode_image(encode_image(upscaled, "PNG", icc_profile=decoded.icc_profile, exif=decoded.exif),
-                         max_pixels=None)
+    again = decode_image(
+        encode_image(upscaled, "PNG", icc_profile=decoded.icc_profile, exif=decoded.exif), max_pixels=None
+    )
     return decoded.pixels, again.pixels
 
 

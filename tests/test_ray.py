@@ -1,6 +1,7 @@
 """--engine ray on a real Ray cluster: a head node started on the loopback inside the test,
 the command run as a user runs it (its own process, joining by address), compared byte for byte
 with --engine local; a worker killed mid-run; the Python API on a Ray Dataset."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,22 @@ def cluster(tmp_path_factory):
     token = folder / "auth_token"
     token.write_text(secrets.token_hex(32))
     environment = dict(os.environ, RAY_TMPDIR=str(folder), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
-    started = subprocess.run([str(RAY), "start", "--head", "--node-ip-address=127.0.0.1", "--port=0",
-                              "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
-                             capture_output=True, text=True, env=environment, timeout=120)
+    started = subprocess.run(
+        [
+            str(RAY),
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            "--port=0",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
     assert started.returncode == 0, started.stderr
     address = next(line.split("'")[1] for line in started.stdout.splitlines() if "ray start --address=" in line)
     yield address, environment
@@ -52,8 +66,13 @@ def photos(folder: Path, count: int, size=(48, 40)) -> list[Path]:
 
 
 def srcnn(*args, environment, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "srcnn_cli", *map(str, args)], capture_output=True, text=True,
-                          env=environment, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "srcnn_cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+    )
 
 
 def test_ray_engine_matches_the_local_engine_byte_for_byte(cluster, tmp_path, identity_model):
@@ -62,8 +81,19 @@ def test_ray_engine_matches_the_local_engine_byte_for_byte(cluster, tmp_path, id
     (tmp_path / "in" / "notes.png").write_text("not an image")
     (tmp_path / "in" / "cut.png").write_bytes((tmp_path / "in" / "00.png").read_bytes()[:100])
     common = ["-s", "2", "-m", identity_model]
-    on_ray = srcnn("upscale", tmp_path / "in", "-o", tmp_path / "ray", *common, "--engine", "ray",
-                   "--ray-address", address, "-q", environment=environment)
+    on_ray = srcnn(
+        "upscale",
+        tmp_path / "in",
+        "-o",
+        tmp_path / "ray",
+        *common,
+        "--engine",
+        "ray",
+        "--ray-address",
+        address,
+        "-q",
+        environment=environment,
+    )
     local = srcnn("upscale", tmp_path / "in", "-o", tmp_path / "local", *common, "-q", environment=environment)
     assert (on_ray.returncode, local.returncode) == (1, 1)
     errors = sorted(line for line in on_ray.stderr.splitlines() if line.startswith("Error: "))
@@ -75,8 +105,18 @@ def test_ray_engine_matches_the_local_engine_byte_for_byte(cluster, tmp_path, id
     for name in names:
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     # a rerun finds everything done, as locally
-    again = srcnn("upscale", tmp_path / "in", "-o", tmp_path / "ray", *common, "--engine", "ray",
-                  "--ray-address", address, environment=environment)
+    again = srcnn(
+        "upscale",
+        tmp_path / "in",
+        "-o",
+        tmp_path / "ray",
+        *common,
+        "--engine",
+        "ray",
+        "--ray-address",
+        address,
+        environment=environment,
+    )
     assert "0 upscaled, 20 skipped, 2 failed" in again.stderr
 
 
@@ -97,9 +137,26 @@ def _worker_pids() -> list[int]:
 def test_a_worker_killed_mid_run_is_replaced_and_the_batch_completes(cluster, tmp_path, random_model):
     address, environment = cluster
     photos(tmp_path / "in", 12, size=(320, 240))
-    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-               "-s", "4", "-m", str(random_model), "--engine", "ray", "--ray-address", address, "--workers", "1",
-               "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "srcnn_cli",
+        "upscale",
+        str(tmp_path / "in"),
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        "4",
+        "-m",
+        str(random_model),
+        "--engine",
+        "ray",
+        "--ray-address",
+        address,
+        "--workers",
+        "1",
+        "-q",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
     deadline = time.monotonic() + 120
     while not (tmp_path / "out").is_dir() or not any(p.suffix == ".png" for p in (tmp_path / "out").iterdir()):
@@ -115,19 +172,44 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_batch_completes(cluster, tm
     assert not [line for line in stderr.splitlines() if line.startswith("Error")]  # (Ray says it retried)
     finished = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert finished == [f"{i:02d}_x4.png" for i in range(12)]  # and no temporary left behind
-    local = srcnn("upscale", tmp_path / "in", "-o", tmp_path / "local", "-s", "4", "-m", random_model, "-q",
-                  environment=environment)
+    local = srcnn(
+        "upscale",
+        tmp_path / "in",
+        "-o",
+        tmp_path / "local",
+        "-s",
+        "4",
+        "-m",
+        random_model,
+        "-q",
+        environment=environment,
+    )
     assert local.returncode == 0
     for name in finished:
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
 
 
-def test_the_driver_killed_mid_batch_leaves_no_partial_output_and_a_rerun_finishes(cluster, tmp_path,
-                                                                                   random_model):
+def test_the_driver_killed_mid_batch_leaves_no_partial_output_and_a_rerun_finishes(cluster, tmp_path, random_model):
     address, environment = cluster
     photos(tmp_path / "in", 10, size=(320, 240))
-    command = [sys.executable, "-m", "srcnn_cli", "upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-               "-s", "4", "-m", str(random_model), "--engine", "ray", "--ray-address", address, "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "srcnn_cli",
+        "upscale",
+        str(tmp_path / "in"),
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        "4",
+        "-m",
+        str(random_model),
+        "--engine",
+        "ray",
+        "--ray-address",
+        address,
+        "-q",
+    ]
     driver = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=environment)
     deadline = time.monotonic() + 120
     while not (tmp_path / "out").is_dir() or not any(p.suffix == ".png" for p in (tmp_path / "out").iterdir()):
@@ -178,8 +260,13 @@ def test_upscale_dataset_of_paths_and_of_bytes(cluster, tmp_path, identity_model
     address, environment = cluster
     photos(tmp_path / "in", 3)
     (tmp_path / "in" / "bad.png").write_text("not an image")
-    done = subprocess.run([sys.executable, "-c", _DATASET_RUN, address, str(identity_model), str(tmp_path / "in")],
-                          capture_output=True, text=True, env=environment, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _DATASET_RUN, address, str(identity_model), str(tmp_path / "in")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["checked", "4", "3"]
 
@@ -187,19 +274,35 @@ def test_upscale_dataset_of_paths_and_of_bytes(cluster, tmp_path, identity_model
 def test_engine_options_are_checked_before_any_work(tmp_path, identity_model, monkeypatch):
     photos(tmp_path / "in", 1)
     runner = CliRunner()
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--workers", "2",
-                                 "-m", str(identity_model)])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--workers", "2", "-m", str(identity_model)]
+    )
     assert result.exit_code == 2 and "--workers needs --engine ray" in result.output
     result = runner.invoke(cli, ["upscale", "-", "--engine", "ray", "-m", str(identity_model)], input=b"")
     assert result.exit_code == 2 and "--engine ray reads and writes files" in result.output
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray",
-                                 "--ray-address", "127.0.0.1:1", "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        [
+            "upscale",
+            str(tmp_path / "in"),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            "ray",
+            "--ray-address",
+            "127.0.0.1:1",
+            "-m",
+            str(identity_model),
+        ],
+    )
     assert result.exit_code == 1
     assert result.output == "Error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused\n"
     assert not (tmp_path / "out").exists()
     monkeypatch.setattr("srcnn_cli.distributed.ray_installed", lambda: False)
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray",
-                                 "-m", str(identity_model)])
+    result = runner.invoke(
+        cli,
+        ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--engine", "ray", "-m", str(identity_model)],
+    )
     assert result.exit_code == 1
     assert result.output == "Error: --engine ray needs Ray: pip install \".[ray]\" from a clone, or 'srcnn-cli[ray]'\n"
     assert not (tmp_path / "out").exists()

@@ -46,8 +46,10 @@ def test_contract_checks():
     with pytest.raises(ModelError, match="cannot load"):
         Session(b"not a model", device="cpu", source="junk.onnx")
     layers = identity_layers()
-    two_channel = [Layer(np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32)),
-                   Layer(np.zeros((2, 4, 3, 3), np.float32), np.zeros(2, np.float32))]
+    two_channel = [
+        Layer(np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32)),
+        Layer(np.zeros((2, 4, 3, 3), np.float32), np.zeros(2, np.float32)),
+    ]
     with pytest.raises(ModelError, match="1 or 3 channels"):
         Session(srcnn_onnx_bytes(two_channel), device="cpu")
     session = Session(srcnn_onnx_bytes(layers), device="cpu")
@@ -59,7 +61,9 @@ def test_radius_from_metadata_and_from_probe():
     session = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(5, 3, 3))), device="cpu")
     assert session.contract.receptive_radius == 4
     # a foreign model carries no metadata: the probe measures how far a change spreads
-    assert session._probe_reach(session.contract) == 4 and session._probe_radius(session.contract) == 8  # (never below 8)
+    assert (
+        session._probe_reach(session.contract) == 4 and session._probe_radius(session.contract) == 8
+    )  # (never below 8)
     wide = Session(srcnn_onnx_bytes(random_layers(filter_sizes=(9, 9, 9))), device="cpu")
     assert wide._probe_reach(wide.contract) == 12 and wide._probe_radius(wide.contract) == 16  # the true radius, plus 4
     blind = random_layers(filter_sizes=(5, 3, 3))
@@ -67,14 +71,24 @@ def test_radius_from_metadata_and_from_probe():
     assert (blind_session := Session(srcnn_onnx_bytes(blind), device="cpu"))._probe_reach(blind_session.contract) == 0
 
 
-@pytest.mark.parametrize("height, width, tile, halo, rows, scale", [
-    (10, 10, 0, 3, None, 1), (37, 23, 8, 3, None, 1), (64, 64, 16, 3, None, 1), (5, 50, 7, 3, None, 1),
-    (96, 150, 20, 8, None, 3), (96, 150, 20, 8, 9, 3), (40, 40, 64, 8, None, 2), (12, 400, 30, 2, 6, 4)])
+@pytest.mark.parametrize(
+    "height, width, tile, halo, rows, scale",
+    [
+        (10, 10, 0, 3, None, 1),
+        (37, 23, 8, 3, None, 1),
+        (64, 64, 16, 3, None, 1),
+        (5, 50, 7, 3, None, 1),
+        (96, 150, 20, 8, None, 3),
+        (96, 150, 20, 8, 9, 3),
+        (40, 40, 64, 8, None, 2),
+        (12, 400, 30, 2, 6, 4),
+    ],
+)
 def test_tiles_cover_once_with_windows_of_one_shape(height, width, tile, halo, rows, scale):
     tiles = plan_tiles(height, width, tile, halo, rows, scale)
     coverage = np.zeros((height, width), int)
     for t in tiles:
-        coverage[t.out_top:t.out_bottom, t.out_left:t.out_right] += 1
+        coverage[t.out_top : t.out_bottom, t.out_left : t.out_right] += 1
         # the window reaches the halo beyond the tile, or the image's edge
         assert t.win_top <= max(0, t.out_top - halo) and t.win_left <= max(0, t.out_left - halo)
         assert t.win_bottom >= min(height, t.out_bottom + halo) and t.win_right >= min(width, t.out_right + halo)
@@ -97,14 +111,16 @@ def test_fixed_size_model_is_one_clear_error():
     from srcnn_cli.onnxmodel import _model_bytes, _node
 
     node = _node("Identity", ["input"], ["output"], "id")
-    fixed = _model_bytes("fixed", [node], [], [("input", [1, 1, 33, 33])], [("output", [1, 1, 33, 33])],
-                         {"srcnn.receptive_radius": "8"})
+    fixed = _model_bytes(
+        "fixed", [node], [], [("input", [1, 1, 33, 33])], [("output", [1, 1, 33, 33])], {"srcnn.receptive_radius": "8"}
+    )
     with pytest.raises(ModelError, match="models must accept any height and width"):
         Session(fixed, device="cpu", source="fixed.onnx")
 
 
-needs_openvino = pytest.mark.skipif(not openvino_installed(),
-                                    reason="OpenVINO is not installed (pip install 'srcnn-cli[openvino]')")
+needs_openvino = pytest.mark.skipif(
+    not openvino_installed(), reason="OpenVINO is not installed (pip install 'srcnn-cli[openvino]')"
+)
 
 
 @needs_openvino
@@ -143,8 +159,11 @@ def test_openvino_compiles_beside_the_caller_and_a_failure_fails_each_run(monkey
     assert session.contract.receptive_radius == 8 and not may_finish.is_set()
     may_finish.set()
     for _ in range(2):  # the same error each time, without compiling again
-        with pytest.raises(ModelError, match=r"^OpenVINO cannot load odd.onnx: Exception from src/inference: "
-                                             r"unsupported operation$"):
+        with pytest.raises(
+            ModelError,
+            match=r"^OpenVINO cannot load odd.onnx: Exception from src/inference: "
+            r"unsupported operation$",
+        ):
             session.run(np.zeros((1, 9, 9), np.float32))
     assert calls == ["openvino-compile"]
 
@@ -159,8 +178,10 @@ def test_openvino_is_imported_without_its_telemetry(tmp_path):
 
     environment = {key: value for key, value in os.environ.items() if key not in ("CI", "TF_BUILD", "JENKINS_URL")}
     environment["HOME"] = str(tmp_path)  # (outside CI the telemetry would count as consented to)
-    code = ("from srcnn_cli.runtime import _openvino; _openvino()\n"
-            "import openvino.tools.ovc.telemetry_utils as converter; print(converter.tm.__name__)")
+    code = (
+        "from srcnn_cli.runtime import _openvino; _openvino()\n"
+        "import openvino.tools.ovc.telemetry_utils as converter; print(converter.tm.__name__)"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "openvino.tools.ovc.telemetry_stub"
@@ -174,14 +195,17 @@ def test_onnxruntime_is_started_without_its_telemetry(tmp_path):
     import subprocess
     import sys
 
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")
+    }
     environment["HOME"] = str(tmp_path)
-    code = ("import numpy as np\n"
-            "from srcnn_cli.onnxmodel import matmul_onnx_bytes\n"
-            "from srcnn_cli.runtime import raw_session\n"
-            "a = np.ones((4, 4), np.float32)\n"
-            "print(raw_session(matmul_onnx_bytes(4)).run(None, {'a': a, 'b': a})[0][0, 0])")
+    code = (
+        "import numpy as np\n"
+        "from srcnn_cli.onnxmodel import matmul_onnx_bytes\n"
+        "from srcnn_cli.runtime import raw_session\n"
+        "a = np.ones((4, 4), np.float32)\n"
+        "print(raw_session(matmul_onnx_bytes(4)).run(None, {'a': a, 'b': a})[0][0, 0])"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4.0"
@@ -200,7 +224,10 @@ def test_runtime_choice_errors(monkeypatch):
         open_session(model, "cpu", runtime="tvm")
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
     monkeypatch.setattr("srcnn_cli.runtime.openvino_installed", lambda: False)
-    with pytest.raises(DeviceError, match=r"--runtime openvino needs OpenVINO: pip install \"\.\[openvino\]\" from a clone, or 'srcnn-cli\[openvino\]'"):
+    with pytest.raises(
+        DeviceError,
+        match=r"--runtime openvino needs OpenVINO: pip install \"\.\[openvino\]\" from a clone, or 'srcnn-cli\[openvino\]'",
+    ):
         open_session(model, "cpu", runtime="openvino")
     assert type(open_session(model, "cpu")) is Session  # auto without OpenVINO: onnxruntime
 
@@ -213,8 +240,22 @@ def test_runtime_option_reaches_the_upscaler(tmp_path, identity_model):
 
     Image.fromarray(np.zeros((9, 11, 3), np.uint8)).save(tmp_path / "a.png")
     for runtime in ("onnxruntime", "openvino") if openvino_installed() else ("onnxruntime",):
-        result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / f"{runtime}.png"),
-                                          "-s", "2", "-m", str(identity_model), "--runtime", runtime, "-q"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "upscale",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path / f"{runtime}.png"),
+                "-s",
+                "2",
+                "-m",
+                str(identity_model),
+                "--runtime",
+                runtime,
+                "-q",
+            ],
+        )
         assert result.exit_code == 0, result.output
     bad = CliRunner().invoke(cli, ["upscale", str(tmp_path / "a.png"), "--runtime", "tvm"])
     assert bad.exit_code == 2 and "Invalid value for '--runtime'" in bad.output
@@ -227,8 +268,10 @@ def test_each_runtime_chooses_its_tile():
 
     def model(arch: str, channels: int = 1) -> bytes:
         sizes = tuple(int(f) for f in arch.split("-"))
-        return srcnn_onnx_bytes(random_layers(2, sizes, n1=4, n2=4, channels=channels),
-                                {"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32"})
+        return srcnn_onnx_bytes(
+            random_layers(2, sizes, n1=4, n2=4, channels=channels),
+            {"srcnn.arch": arch, "srcnn.n1": "64", "srcnn.n2": "32"},
+        )
 
     light, heavy, light_rgb = model("9-1-5"), model("9-5-5"), model("9-1-5", 3)
     assert open_session(light, "cpu", runtime="onnxruntime").auto_tile() == auto_tile(1, 6) > LIGHT_MODEL_TILE
@@ -247,15 +290,17 @@ def test_cuda_that_cannot_start_is_quiet_for_auto_and_one_error_when_asked(monke
     import srcnn_cli.runtime as runtime
 
     monkeypatch.setattr(runtime._ort(), "get_available_providers", lambda: [CUDA, CPU])  # as the [cuda] wheel
-    monkeypatch.setattr(runtime, "cuda_start_problem",
-                        lambda index=0: "no NVIDIA driver (its library libcuda could not be loaded)")
+    monkeypatch.setattr(
+        runtime, "cuda_start_problem", lambda index=0: "no NVIDIA driver (its library libcuda could not be loaded)"
+    )
     session = Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="auto")
     assert session.providers == [CPU] and session.device == "cpu"
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
     with pytest.raises(DeviceError) as caught:
         Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="cuda:1")
-    assert str(caught.value) == ("--device cuda:1 cannot start CUDA: no NVIDIA driver (its library libcuda could "
-                                 "not be loaded)")
+    assert str(caught.value) == (
+        "--device cuda:1 cannot start CUDA: no NVIDIA driver (its library libcuda could not be loaded)"
+    )
     assert choose_providers("auto", [CUDA, CPU], "no CUDA device on this machine") == [CPU]
 
 
@@ -264,5 +309,6 @@ def test_the_driver_is_asked_cheaply():
     from srcnn_cli.runtime import cuda_start_problem
 
     problem = cuda_start_problem(0)
-    assert problem is None or ("\n" not in problem and problem.startswith(("no NVIDIA driver", "the NVIDIA driver",
-                                                                            "no CUDA device")))
+    assert problem is None or (
+        "\n" not in problem and problem.startswith(("no NVIDIA driver", "the NVIDIA driver", "no CUDA device"))
+    )

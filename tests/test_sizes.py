@@ -1,5 +1,6 @@
 """Any factor, any size: which networks run, the exact output sizes, the banded resize, and the
 self-ensemble."""
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -25,24 +26,32 @@ def test_network_passes():
         network_passes(0.5, trained)
 
 
-@pytest.mark.parametrize("kwargs, size, crop", [
-    ({"scale": 2.5}, (75, 103), None),  # MATLAB's ceil(41 * 2.5)
-    ({"out_width": 100}, (73, 100), None),  # 30 * 100 / 41 = 73.2
-    ({"out_height": 45}, (45, 62), None),  # 41 * 1.5 = 61.5, half up
-    ({"out_width": 100, "out_height": 100, "fit": "contain"}, (73, 100), None),
-    ({"out_width": 100, "out_height": 100, "fit": "cover"}, (100, 137), (0, 18, 100, 100)),
-    ({"out_width": 100, "out_height": 90, "fit": "stretch"}, (90, 100), None),
-])
+@pytest.mark.parametrize(
+    "kwargs, size, crop",
+    [
+        ({"scale": 2.5}, (75, 103), None),  # MATLAB's ceil(41 * 2.5)
+        ({"out_width": 100}, (73, 100), None),  # 30 * 100 / 41 = 73.2
+        ({"out_height": 45}, (45, 62), None),  # 41 * 1.5 = 61.5, half up
+        ({"out_width": 100, "out_height": 100, "fit": "contain"}, (73, 100), None),
+        ({"out_width": 100, "out_height": 100, "fit": "cover"}, (100, 137), (0, 18, 100, 100)),
+        ({"out_width": 100, "out_height": 90, "fit": "stretch"}, (90, 100), None),
+    ],
+)
 def test_planned_sizes(kwargs, size, crop):
     plan = plan_size(30, 41, [2, 3, 4], **kwargs)
     assert plan.size == size and plan.crop == crop
 
 
 def test_exact_output_sizes(bundled_weights, rgb_image):  # a 41 x 30 RGB image, identity models at x2-x4
-    cases = [({"scale": 2.5}, (75, 103)), ({"scale": 1.5}, (45, 62)), ({"scale": 6}, (180, 246)),
-             ({"width": 100}, (73, 100)), ({"height": 45}, (45, 62)),
-             ({"width": 100, "height": 100, "fit": "cover"}, (100, 100)),
-             ({"width": 64, "height": 48, "fit": "stretch"}, (48, 64))]
+    cases = [
+        ({"scale": 2.5}, (75, 103)),
+        ({"scale": 1.5}, (45, 62)),
+        ({"scale": 6}, (180, 246)),
+        ({"width": 100}, (73, 100)),
+        ({"height": 45}, (45, 62)),
+        ({"width": 100, "height": 100, "fit": "cover"}, (100, 100)),
+        ({"width": 64, "height": 48, "fit": "stretch"}, (48, 64)),
+    ]
     for kwargs, (height, width) in cases:
         out = Upscaler(**kwargs).upscale(rgb_image)
         assert out.shape == (height, width, 3) and out.dtype == np.uint8, kwargs
@@ -92,12 +101,15 @@ def test_cli_any_factor_and_size(tmp_path, bundled_weights, rgb_image):
     assert Image.open(tmp_path / "a_x2.5.png").size == (103, 75)
     result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--width", "100", "--ensemble"])
     assert result.exit_code == 0 and Image.open(tmp_path / "a_w100.png").size == (100, 73)
-    result = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--width", "64", "--height", "64",
-                                 "--fit", "cover"])
+    result = runner.invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "--width", "64", "--height", "64", "--fit", "cover"]
+    )
     assert result.exit_code == 0 and Image.open(tmp_path / "a_64x64.png").size == (64, 64)
     small = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--width", "20"])
     assert small.exit_code == 1 and "asks for x0.488: srcnn enlarges images, it does not shrink them" in small.output
     both = runner.invoke(cli, ["upscale", str(tmp_path / "a.png"), "--width", "20", "-s", "2"])
     assert both.exit_code == 2 and "-s and --width/--height both set the size: give one" in both.output
     evaluated = runner.invoke(cli, ["eval", str(tmp_path), "-s", "2.5"])
-    assert evaluated.exit_code == 2 and "scales must be among 2, 3, 4 (srcnn upscale takes any factor)" in evaluated.output
+    assert (
+        evaluated.exit_code == 2 and "scales must be among 2, 3, 4 (srcnn upscale takes any factor)" in evaluated.output
+    )

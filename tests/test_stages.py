@@ -1,5 +1,6 @@
 """The bicubic and colour stages as ONNX graphs (``stages``) against the numpy reference
 (``resize.imresize``, ``color``), on every runtime installed here."""
+
 import numpy as np
 import pytest
 
@@ -47,13 +48,16 @@ def test_mirror_folds_as_matlab(length):
     assert list(mirror(-2, 0, 5)) == [1, 0] and list(mirror(5, 7, 5)) == [4, 3]
 
 
-@pytest.mark.parametrize("rows, columns", [
-    ((3, 9), (4, 10)),  # inside the image: a view
-    ((0, 5), (2, 9)),  # at the top edge
-    ((8, 12), (10, 13)),  # at the bottom right corner
-    ((0, 12), (0, 13)),  # the whole image, mirrored on every side
-    ((0, 1), (0, 13)),  # wider than the image's reach on one axis
-])
+@pytest.mark.parametrize(
+    "rows, columns",
+    [
+        ((3, 9), (4, 10)),  # inside the image: a view
+        ((0, 5), (2, 9)),  # at the top edge
+        ((8, 12), (10, 13)),  # at the bottom right corner
+        ((0, 12), (0, 13)),  # the whole image, mirrored on every side
+        ((0, 1), (0, 13)),  # wider than the image's reach on one axis
+    ],
+)
 def test_padded_window_is_the_mirrored_window(rows, columns):
     image = np.random.default_rng(0).integers(0, 256, (12, 13, 3), dtype=np.uint8)
     window = padded_window(image, rows, columns)
@@ -88,8 +92,10 @@ def test_interpolation_matrix_places_each_phase_on_its_five_samples(scale):
     for sample in range(6):
         for phase in range(scale):
             row = matrix[scale * sample + phase]
-            np.testing.assert_array_equal(row[sample:sample + 2 * PAD + 1], phase_weights(scale)[phase].astype(np.float32))
-            assert not row[:sample].any() and not row[sample + 2 * PAD + 1:].any()
+            np.testing.assert_array_equal(
+                row[sample : sample + 2 * PAD + 1], phase_weights(scale)[phase].astype(np.float32)
+            )
+            assert not row[:sample].any() and not row[sample + 2 * PAD + 1 :].any()
     np.testing.assert_array_equal(interpolation_matrix(scale, 6, transposed=True), matrix.T)
 
 
@@ -123,7 +129,8 @@ def test_prepare_then_finish_without_a_network_is_plain_bicubic(session, bands, 
     high = session.stage(prepare_graph(3, planes, True))(prepare_feeds(padded(image), 3))
     high = high[0]
     pixels = session.stage(finish_graph(planes, dtype))(
-        {"network": np.ascontiguousarray(high[:, :network]), "additive": high[:, network:]})[0][0]
+        {"network": np.ascontiguousarray(high[:, :network]), "additive": high[:, network:]}
+    )[0][0]
     assert pixels.shape == (27, 36, bands) and pixels.dtype == (np.float32 if dtype == np.float32 else dtype)
     expected = np.clip(imresize(image, 3), 0, 1) * top
     if top > 1:
@@ -137,10 +144,18 @@ def test_finish_rounds_exactly_at_every_step(session, dtype):
     clipped to the dtype's range, exactly (at, just under and just over every step)."""
     top = 255 if dtype == np.uint8 else 65535
     steps = np.arange(-2, top + 3, dtype=np.float32) if top == 255 else np.linspace(-2, top + 2, 4001, dtype=np.float32)
-    values = np.concatenate([steps, np.nextafter(steps, np.float32(-np.inf)), np.nextafter(steps, np.float32(np.inf)),
-                             steps + np.float32(0.5), np.float32([-1e9, 1e9])])
+    values = np.concatenate(
+        [
+            steps,
+            np.nextafter(steps, np.float32(-np.inf)),
+            np.nextafter(steps, np.float32(np.inf)),
+            steps + np.float32(0.5),
+            np.float32([-1e9, 1e9]),
+        ]
+    )
     planes = plan_planes(1, 1, dtype)
     pixels = session.stage(finish_graph(planes, dtype))(
-        {"network": np.zeros((1, 1, 1, values.size), np.float32), "additive": values.reshape(1, 1, 1, -1)})[0]
+        {"network": np.zeros((1, 1, 1, values.size), np.float32), "additive": values.reshape(1, 1, 1, -1)}
+    )[0]
     expected = np.floor(np.clip(values, np.float32(0.5), np.float32(top + 0.5)))
     np.testing.assert_array_equal(pixels.reshape(-1), expected.astype(dtype))

@@ -1,5 +1,6 @@
 """Every command that draws progress, run in a pseudo-terminal (where the bars are drawn) and
 through pipes (where they are not): the exit code, the bar's total, and no traceback."""
+
 from __future__ import annotations
 
 import fcntl
@@ -72,8 +73,9 @@ def bar_drawn(output: str, label: str, total: int) -> bool:
 @pytest.mark.parametrize("where", RUNNERS)
 def test_upscale_progress(tmp_path, identity_model, where):
     folder = images(tmp_path / "in", 3)
-    code, output = RUNNERS[where](SRCNN + ["upscale", str(folder), "-o", str(tmp_path / "out"),
-                                           "-m", str(identity_model)])
+    code, output = RUNNERS[where](
+        SRCNN + ["upscale", str(folder), "-o", str(tmp_path / "out"), "-m", str(identity_model)]
+    )
     assert code == 0, output
     assert "Traceback" not in output and "3 upscaled, 0 skipped, 0 failed" in output
     assert bar_drawn(output, "upscale", 3) == (where == "terminal")
@@ -93,9 +95,31 @@ def test_eval_progress(tmp_path, identity_model, where):
 def test_train_progress(tmp_path, where):
     pytest.importorskip("torch")
     folder = images(tmp_path / "train", 2, size=(64, 64))
-    code, output = RUNNERS[where](SRCNN + [
-        "train", "--arch", "9-1-5", "-s", "3", "--n1", "8", "--n2", "4", "--train-dir", str(folder),
-        "--out", str(tmp_path / "run"), "--samples", "256", "--batch", "64", "--no-export", "--threads", "1"])
+    code, output = RUNNERS[where](
+        SRCNN
+        + [
+            "train",
+            "--arch",
+            "9-1-5",
+            "-s",
+            "3",
+            "--n1",
+            "8",
+            "--n2",
+            "4",
+            "--train-dir",
+            str(folder),
+            "--out",
+            str(tmp_path / "run"),
+            "--samples",
+            "256",
+            "--batch",
+            "64",
+            "--no-export",
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0, output
     assert "Traceback" not in output and "finished: 256 samples" in output
     assert ("256/256" in output) == (where == "terminal")  # the bar
@@ -104,8 +128,9 @@ def test_train_progress(tmp_path, where):
 
 @pytest.mark.parametrize("where", RUNNERS)
 def test_bench_progress(identity_model, where):
-    code, output = RUNNERS[where](SRCNN + ["bench", "-m", f"{identity_model},{identity_model}", "--size", "32x32",
-                                           "--repeat", "1", "--no-psnr"])
+    code, output = RUNNERS[where](
+        SRCNN + ["bench", "-m", f"{identity_model},{identity_model}", "--size", "32x32", "--repeat", "1", "--no-psnr"]
+    )
     assert code == 0, output
     assert "Traceback" not in output and "bicubic" in output
     assert bar_drawn(output, "bench", 2) == (where == "terminal")
@@ -115,8 +140,10 @@ def test_an_image_is_not_written_to_a_terminal(tmp_path, identity_model):
     image = images(tmp_path, 1) / "img0.png"
     code, output = run_in_terminal(SRCNN + ["upscale", str(image), "-o", "-", "-m", str(identity_model)])
     assert code == 2
-    assert output.splitlines()[-1] == ("Error: standard output is a terminal, not a place for an image: "
-                                       "redirect it (> out.png) or name an output file with -o")
+    assert output.splitlines()[-1] == (
+        "Error: standard output is a terminal, not a place for an image: "
+        "redirect it (> out.png) or name an output file with -o"
+    )
     assert "PNG" not in output
 
 

@@ -1,4 +1,5 @@
 """Training tests on tiny synthetic data: seconds, not minutes."""
+
 import json
 import shlex
 from pathlib import Path
@@ -31,9 +32,22 @@ def tiny_data(tmp_path, monkeypatch):
 
 
 def tiny_config(data, out, **changes) -> TrainConfig:
-    settings = dict(arch="5-1-3", n1=8, n2=4, scale=3, train_dirs=[str(data)], patch=21, stride=9,
-                    batch=16, samples=16 * 12, warmup_samples=32, out=str(out), threads=1,
-                    eval_every_s=1e9, checkpoint_every_s=1e9)
+    settings = dict(
+        arch="5-1-3",
+        n1=8,
+        n2=4,
+        scale=3,
+        train_dirs=[str(data)],
+        patch=21,
+        stride=9,
+        batch=16,
+        samples=16 * 12,
+        warmup_samples=32,
+        out=str(out),
+        threads=1,
+        eval_every_s=1e9,
+        checkpoint_every_s=1e9,
+    )
     settings.update(changes)
     return TrainConfig(**settings)
 
@@ -58,8 +72,9 @@ def test_training_images_too_small_or_unreadable(tiny_data, tmp_path):
     with pytest.raises(TrainingError, match=r"^every image is smaller than one 21x21 sub-image$"):
         load_subimages([str(only_small)], PairSpec(3, 1, 21, 9))
     (only_small / "empty.png").write_bytes(b"")
-    result = CliRunner().invoke(cli, ["train", "--train-dir", str(only_small), "--samples", "16",
-                                      "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli, ["train", "--train-dir", str(only_small), "--samples", "16", "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 1 and result.output == f"Error: {only_small / 'empty.png'}: empty file (0 bytes)\n"
 
 
@@ -89,8 +104,18 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
 def test_checkpoint_describes_itself(tiny_data, tmp_path):
     train(tiny_config(tiny_data, tmp_path / "run"), progress=False)
     state = load_checkpoint(tmp_path / "run" / CHECKPOINT)
-    assert {"config", "model", "optimizer", "step", "samples", "torch_rng", "python_rng",
-            "data_fingerprint", "wall_s", "log"} <= set(state)
+    assert {
+        "config",
+        "model",
+        "optimizer",
+        "step",
+        "samples",
+        "torch_rng",
+        "python_rng",
+        "data_fingerprint",
+        "wall_s",
+        "log",
+    } <= set(state)
     assert state["config"]["arch"] == "5-1-3" and state["samples"] == 16 * 12
     assert (tmp_path / "run" / "log.csv").read_text().startswith("step,samples,wall_s,loss,lr,val_psnr")
     # the small record kept in git instead of the checkpoint
@@ -128,7 +153,9 @@ def test_export_matches_pytorch_on_a_non_square_input(tiny_data, tmp_path):
 
     config = tiny_config(tiny_data, tmp_path / "e")
     train(config, progress=False)
-    info, path = export_run(str(tmp_path / "e"), weights_dir=str(tmp_path / "w"), eval_sets=(), command="srcnn train ...")
+    info, path = export_run(
+        str(tmp_path / "e"), weights_dir=str(tmp_path / "w"), eval_sets=(), command="srcnn train ..."
+    )
     assert path == tmp_path / "w" / info.file and path.is_file()
     assert info.default and info.name == "5-1-3_x3" and info.recipe["samples"] == 16 * 12
     assert info.recipe["device"] == "cpu"
@@ -167,19 +194,47 @@ def test_cli_train_errors(tiny_data, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["train", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "give a budget: --samples N or --minutes M" in result.output
-    result = runner.invoke(cli, ["train", "--arch", "9-4-5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")])
+    result = runner.invoke(
+        cli,
+        ["train", "--arch", "9-4-5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")],
+    )
     assert result.exit_code == 2 and "three odd sizes" in result.output
-    args = ["train", "--arch", "5-1-3", "--n1", "8", "--n2", "4", "--patch", "21", "--stride", "9",
-            "--batch", "16", "--samples", "32", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r"),
-            "--weights-dir", str(tmp_path / "w"), "-q"]
+    args = [
+        "train",
+        "--arch",
+        "5-1-3",
+        "--n1",
+        "8",
+        "--n2",
+        "4",
+        "--patch",
+        "21",
+        "--stride",
+        "9",
+        "--batch",
+        "16",
+        "--samples",
+        "32",
+        "--train-dir",
+        str(tiny_data),
+        "--out",
+        str(tmp_path / "r"),
+        "--weights-dir",
+        str(tmp_path / "w"),
+        "-q",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert f"exported 5-1-3_x3 to {tmp_path / 'w' / 'srcnn_5-1-3_x3.onnx'}" in result.output
     result = runner.invoke(cli, args)
     assert result.exit_code == 1 and "already holds a run; pass --resume" in result.output
-    result = runner.invoke(cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")])
+    result = runner.invoke(
+        cli, ["train", "--train-dir", str(tmp_path / "none"), "--samples", "16", "--out", str(tmp_path / "x")]
+    )
     assert result.exit_code == 1 and "Error: training folder not found" in result.output
-    result = runner.invoke(cli, ["train", "--arch", "9x5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r2")])
+    result = runner.invoke(
+        cli, ["train", "--arch", "9x5", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r2")]
+    )
     assert result.exit_code == 2 and "arch must be three odd sizes like 9-5-5, or fsrcnn, got '9x5'" in result.output
 
 
@@ -187,8 +242,20 @@ def test_settings_that_cannot_train_fail_before_the_run(tiny_data, tmp_path):
     # 5-1-3 shrinks a sub-image by 2 + 0 + 1 pixels a side: 7 is the smallest that leaves an output
     with pytest.raises(TrainingError, match="^--patch 6 leaves no output for 5-1-3: it needs at least 7$"):
         train(tiny_config(tiny_data, tmp_path / "r", patch=6), progress=False)
-    result = CliRunner().invoke(cli, ["train", "--train-dir", str(tiny_data), "--samples", "16", "--out", str(tmp_path / "r"),
-                                      "--val-dir", str(tmp_path / "no-such-folder")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--train-dir",
+            str(tiny_data),
+            "--samples",
+            "16",
+            "--out",
+            str(tmp_path / "r"),
+            "--val-dir",
+            str(tmp_path / "no-such-folder"),
+        ],
+    )
     assert result.exit_code == 1
     assert result.output == f"Error: validation folder not found: {tmp_path / 'no-such-folder'}\n"
     assert not (tmp_path / "r").exists()  # nothing was started
@@ -327,8 +394,9 @@ def test_cuda_training_follows_the_cpu_run(tiny_data, tmp_path):
     val.mkdir()
     Image.open(tiny_data / "t0.png").save(val / "v.png")
     on_cpu = train(tiny_config(tiny_data, tmp_path / "cpu", val_dir=str(val)), progress=False)
-    stopped = train(tiny_config(tiny_data, tmp_path / "gpu", val_dir=str(val), device="cuda"), max_steps=5,
-                    progress=False)
+    stopped = train(
+        tiny_config(tiny_data, tmp_path / "gpu", val_dir=str(val), device="cuda"), max_steps=5, progress=False
+    )
     assert not stopped.finished
     on_gpu = train(tiny_config(tiny_data, tmp_path / "gpu", device="cuda"), resume=True, progress=False)
     assert on_gpu.finished and on_gpu.step == on_cpu.step
@@ -343,8 +411,10 @@ def test_cuda_training_follows_the_cpu_run(tiny_data, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
 def test_cuda_without_a_gpu_is_a_clear_error(tiny_data, tmp_path):
-    result = CliRunner().invoke(cli, ["train", "--device", "cuda", "--samples", "16", "--train-dir",
-                                      str(tiny_data), "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli,
+        ["train", "--device", "cuda", "--samples", "16", "--train-dir", str(tiny_data), "--out", str(tmp_path / "r")],
+    )
     assert result.exit_code == 1
     assert result.output == "Error: --device cuda was asked for but PyTorch sees no CUDA GPU\n"
 
@@ -379,8 +449,13 @@ def test_sigterm_stops_like_ctrl_c(tiny_data, tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", _SIGTERM_RUN, str(tiny_data), str(tmp_path / "t")], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_RUN, str(tiny_data), str(tmp_path / "t")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("stopped at")
 
@@ -391,8 +466,9 @@ def test_resume_may_move_a_run_but_not_change_it(tiny_data, tmp_path):
     train(tiny_config(tiny_data, tmp_path / "r"), max_steps=4, progress=False)
     with pytest.raises(TrainingError, match="lr cannot change when resuming a run"):
         train(tiny_config(tiny_data, tmp_path / "r"), resume=True, progress=False, where={"lr": 1.0})
-    result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "r"), "--resume", "--threads", "2",
-                                      "--lr", "0.5", "--no-export", "-q"])
+    result = CliRunner().invoke(
+        cli, ["train", "--out", str(tmp_path / "r"), "--resume", "--threads", "2", "--lr", "0.5", "--no-export", "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("finished: 192 samples")  # the run's own budget, not a new one
     config = load_checkpoint(tmp_path / "r" / CHECKPOINT)["config"]
@@ -403,8 +479,9 @@ def test_export_to_an_unwritable_place_is_a_clear_error(tiny_data, tmp_path):
     train(tiny_config(tiny_data, tmp_path / "run"), progress=False)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "--weights-dir", str(blocker / "w"),
-                                      "--eval-sets", ""])
+    result = CliRunner().invoke(
+        cli, ["export", str(tmp_path / "run"), "--weights-dir", str(blocker / "w"), "--eval-sets", ""]
+    )
     assert result.exit_code == 1
     assert result.output == f"Error: cannot write the model to {blocker / 'w'}: Not a directory\n"
 
@@ -413,8 +490,7 @@ def test_missing_checkpoints_are_named_for_what_was_asked(tmp_path):
     result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "none"), "--resume"])
     assert result.exit_code == 1
     assert result.output == f"Error: no checkpoint to resume at {tmp_path / 'none' / CHECKPOINT}\n"
-    result = CliRunner().invoke(cli, ["export", str(tmp_path), "--weights-dir", str(tmp_path / "w"),
-                                      "--eval-sets", ""])
+    result = CliRunner().invoke(cli, ["export", str(tmp_path), "--weights-dir", str(tmp_path / "w"), "--eval-sets", ""])
     assert result.exit_code == 1
     assert result.output == f"Error: no checkpoint at {tmp_path / CHECKPOINT}\n"
 
@@ -423,8 +499,9 @@ def test_export_keeps_a_missing_test_set_and_the_colour_measure_out_of_the_numbe
     from srcnn_cli.train.export import export_run
 
     train(tiny_config(tiny_data, tmp_path / "rgb", channels=3), progress=False)
-    info, path = export_run(tmp_path / "rgb", weights_dir=tmp_path / "w", eval_sets=("Set5",),
-                            data_dir=str(tmp_path / "no-data"))
+    info, path = export_run(
+        tmp_path / "rgb", weights_dir=tmp_path / "w", eval_sets=("Set5",), data_dir=str(tmp_path / "no-data")
+    )
     assert path.is_file() and info.channels == 3
     assert info.psnr == {} and len(info.psnr_skipped) == 1 and info.psnr_skipped[0].startswith("Set5: ")
     assert info.psnr_measure == PSNR_OVER_YCBCR  # what the numbers would be over, once measured
@@ -438,14 +515,41 @@ def test_the_continue_hint_keeps_what_happens_at_the_end(tiny_data, tmp_path, mo
     real_train = loop.train
     monkeypatch.setattr(loop, "train", lambda *args, **kw: real_train(*args, max_steps=3, **kw))
     out, weights = tmp_path / "run dir", tmp_path / "my weights"
-    result = CliRunner().invoke(cli, ["train", "--arch", "5-1-3", "--n1", "8", "--n2", "4", "--patch", "21",
-                                      "--stride", "9", "--batch", "16", "--samples", "192", "--train-dir",
-                                      str(tiny_data), "--out", str(out), "--threads", "1", "--no-export",
-                                      "--weights-dir", str(weights), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--arch",
+            "5-1-3",
+            "--n1",
+            "8",
+            "--n2",
+            "4",
+            "--patch",
+            "21",
+            "--stride",
+            "9",
+            "--batch",
+            "16",
+            "--samples",
+            "192",
+            "--train-dir",
+            str(tiny_data),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+            "--no-export",
+            "--weights-dir",
+            str(weights),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     hint = result.output.splitlines()[-1]
-    assert hint == "continue with: " + shlex.join(["srcnn", "train", "--out", str(out), "--resume", "--no-export",
-                                                   "--weights-dir", str(weights)])
+    assert hint == "continue with: " + shlex.join(
+        ["srcnn", "train", "--out", str(out), "--resume", "--no-export", "--weights-dir", str(weights)]
+    )
     monkeypatch.setattr(loop, "train", real_train)
     result = CliRunner().invoke(cli, shlex.split(hint.removeprefix("continue with: "))[1:] + ["-q"])
     assert result.exit_code == 0 and result.output.startswith("finished: 192 samples"), result.output
@@ -461,8 +565,10 @@ def test_reserialise_keeps_the_weights_and_metadata():
     from srcnn_cli.train.export import reserialise
 
     rng = np.random.default_rng(0)
-    layers = [Layer(rng.random((4, 1, 5, 5), dtype=np.float32), rng.random(4, dtype=np.float32)),
-              Layer(rng.random((1, 4, 3, 3), dtype=np.float32), rng.random(1, dtype=np.float32))]
+    layers = [
+        Layer(rng.random((4, 1, 5, 5), dtype=np.float32), rng.random(4, dtype=np.float32)),
+        Layer(rng.random((1, 4, 3, 3), dtype=np.float32), rng.random(1, dtype=np.float32)),
+    ]
     written = srcnn_onnx_bytes(layers, {"srcnn.arch": "5-3", "srcnn.recipe": "test"})
     again = reserialise(written)
     assert again == written

@@ -1,5 +1,6 @@
 """FSRCNN in training: low-resolution sub-images, the network's parameter groups, resume,
 export to the low-resolution contract and back (--init), on tiny synthetic data."""
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -28,16 +29,35 @@ def tiny_data(tmp_path, monkeypatch):
 
 
 def tiny_config(data, out, **changes) -> TrainConfig:
-    settings = dict(arch="fsrcnn-8-4-1", scale=3, train_dirs=[str(data)], patch=21, stride=9, batch=16,
-                    samples=16 * 12, warmup_samples=32, out=str(out), threads=1, eval_every_s=1e9,
-                    checkpoint_every_s=1e9, last_layer_lr_ratio=0.1)
+    settings = dict(
+        arch="fsrcnn-8-4-1",
+        scale=3,
+        train_dirs=[str(data)],
+        patch=21,
+        stride=9,
+        batch=16,
+        samples=16 * 12,
+        warmup_samples=32,
+        out=str(out),
+        threads=1,
+        eval_every_s=1e9,
+        checkpoint_every_s=1e9,
+        last_layer_lr_ratio=0.1,
+    )
     settings.update(changes)
     return TrainConfig(**settings)
 
 
-@pytest.mark.parametrize("arch, dims, name", [("fsrcnn", (56, 12, 4), "fsrcnn"), ("FSRCNN-s", (32, 5, 1), "fsrcnn-s"),
-                                              ("fsrcnn-56-12-4", (56, 12, 4), "fsrcnn"),
-                                              ("fsrcnn-8-4-0", (8, 4, 0), "fsrcnn-8-4-0"), ("9-5-5", None, "9-5-5")])
+@pytest.mark.parametrize(
+    "arch, dims, name",
+    [
+        ("fsrcnn", (56, 12, 4), "fsrcnn"),
+        ("FSRCNN-s", (32, 5, 1), "fsrcnn-s"),
+        ("fsrcnn-56-12-4", (56, 12, 4), "fsrcnn"),
+        ("fsrcnn-8-4-0", (8, 4, 0), "fsrcnn-8-4-0"),
+        ("9-5-5", None, "9-5-5"),
+    ],
+)
 def test_arch_names(arch, dims, name):
     assert fsrcnn_dims(arch) == dims and canonical_arch(arch) == name
 
@@ -66,8 +86,9 @@ def test_the_network_owns_its_rates():
     groups = build_optimizer(config, model).param_groups
     assert [g["lr"] for g in groups] == [1e-3, 1e-4]
     assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
-    assert build_optimizer(TrainConfig(arch="fsrcnn", recipe="paper"), build_model(TrainConfig(arch="fsrcnn")))\
-        .param_groups[1]["lr"] == pytest.approx(1e-4)
+    assert build_optimizer(
+        TrainConfig(arch="fsrcnn", recipe="paper"), build_model(TrainConfig(arch="fsrcnn"))
+    ).param_groups[1]["lr"] == pytest.approx(1e-4)
 
 
 def test_train_resume_export_and_init(tiny_data, tmp_path):
@@ -84,7 +105,12 @@ def test_train_resume_export_and_init(tiny_data, tmp_path):
 
     info, path = export_run(str(tmp_path / "a"), weights_dir=str(tmp_path / "w"), eval_sets=())
     assert (info.name, info.file, info.contract, info.arch, info.default) == (
-        "fsrcnn-8-4-1_x3", "fsrcnn-8-4-1_x3.onnx", "lowres", "fsrcnn-8-4-1", False)
+        "fsrcnn-8-4-1_x3",
+        "fsrcnn-8-4-1_x3.onnx",
+        "lowres",
+        "fsrcnn-8-4-1",
+        False,
+    )
     model = build_model(tiny_config(tiny_data, tmp_path / "a"))
     model.load_state_dict(a)
     x = np.random.default_rng(0).random((1, 1, 13, 19), dtype=np.float32)
@@ -95,8 +121,11 @@ def test_train_resume_export_and_init(tiny_data, tmp_path):
 
     # --init from the exported file at another scale: every weight carried over (the
     # deconvolution's too: its taps serve any stride)
-    x2 = train(tiny_config(tiny_data, tmp_path / "x2", scale=2, patch=20, init=str(path), samples=16), max_steps=0,
-               progress=False)
+    x2 = train(
+        tiny_config(tiny_data, tmp_path / "x2", scale=2, patch=20, init=str(path), samples=16),
+        max_steps=0,
+        progress=False,
+    )
     assert not x2.finished
     started = load_checkpoint(tmp_path / "x2" / CHECKPOINT)["model"]
     for name in a:
@@ -115,11 +144,40 @@ def test_init_across_networks_is_refused_before_the_data(tiny_data, tmp_path):
 
 
 def test_cli_train_says_what_arch_it_takes(tiny_data, tmp_path):
-    result = CliRunner().invoke(cli, ["train", "--arch", "fsrcnn-1-2", "--train-dir", str(tiny_data),
-                                      "--samples", "16", "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--arch",
+            "fsrcnn-1-2",
+            "--train-dir",
+            str(tiny_data),
+            "--samples",
+            "16",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 2 and "an FSRCNN arch is fsrcnn, fsrcnn-s or fsrcnn-D-S-M" in result.output
-    result = CliRunner().invoke(cli, ["train", "--arch", "fsrcnn-8-4-1", "--train-dir", str(tiny_data), "--samples",
-                                      "32", "--batch", "16", "--patch", "21", "--out", str(tmp_path / "r"),
-                                      "--no-export", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--arch",
+            "fsrcnn-8-4-1",
+            "--train-dir",
+            str(tiny_data),
+            "--samples",
+            "32",
+            "--batch",
+            "16",
+            "--patch",
+            "21",
+            "--out",
+            str(tmp_path / "r"),
+            "--no-export",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert load_checkpoint(tmp_path / "r" / CHECKPOINT)["config"]["last_layer_lr_ratio"] == 0.1

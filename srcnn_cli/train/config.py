@@ -1,6 +1,7 @@
 """The training configuration: every knob of a run, saved inside each checkpoint, and what
 ``--arch`` names: an SRCNN (``9-5-5``: filter sizes f1-f2-f3) or an FSRCNN (``fsrcnn``: the
 paper's FSRCNN(56,12,4); ``fsrcnn-s``: FSRCNN-s(32,5,1); ``fsrcnn-D-S-M``: any other)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

@@ -7,6 +7,7 @@ under targets patch pixels wide). Sub-images (33 x 33 at stride 14 in the paper)
 and cached as .npy files keyed by a fingerprint of the image bytes and the settings, so a restart
 or a second run on the same data starts at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,8 +72,9 @@ def fingerprint(files: list[Path], spec: PairSpec) -> str:
     return digest.hexdigest()
 
 
-def image_pair(image: np.ndarray, scale: int, channels: int,
-               contract: str = "bicubic") -> tuple[np.ndarray, np.ndarray]:
+def image_pair(
+    image: np.ndarray, scale: int, channels: int, contract: str = "bicubic"
+) -> tuple[np.ndarray, np.ndarray]:
     """(input, target) float32 planes C x H x W for one uint8 training image."""
     if channels == 1:
         plane = modcrop(luminance_uint8(image, "ycbcr"), scale)[:, :, None]

@@ -4,6 +4,7 @@ The ONNX file follows the model contract (replicate padding inside, dynamic H an
 and is written by ``onnxmodel`` from the checkpoint's tensors. The manifest entry records how
 the weights were made (recipe, data, samples, wall time, CPU) and what ``srcnn eval`` measured.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,12 @@ def checkpoint_onnx_bytes(checkpoint: dict) -> tuple[bytes, TrainConfig]:
     config = TrainConfig(**checkpoint["config"])
     model = build_model(config)
     model.load_state_dict(checkpoint["model"])
-    metadata = {"srcnn.arch": canonical_arch(config.arch), "srcnn.scale": str(config.scale),
-                "srcnn.recipe": config.recipe, "srcnn.samples": str(checkpoint["samples"])}
+    metadata = {
+        "srcnn.arch": canonical_arch(config.arch),
+        "srcnn.scale": str(config.scale),
+        "srcnn.recipe": config.recipe,
+        "srcnn.samples": str(checkpoint["samples"]),
+    }
     if isinstance(model, FSRCNN):
         return fsrcnn_onnx_bytes(FsrcnnWeights(**model.numpy_weights()), metadata), config
     layers = [Layer(w, b) for w, b in model.numpy_weights()]
@@ -122,8 +127,9 @@ def export_run(
     for dataset in eval_sets:
         try:
             # onnxruntime, not OpenVINO: this runs beside PyTorch, and the two were seen to crash together
-            result = evaluate([dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir,
-                              runtime="onnxruntime")[0]
+            result = evaluate(
+                [dataset], [config.scale], model=str(folder / file_name), data_dir=data_dir, runtime="onnxruntime"
+            )[0]
         except SrcnnError as exc:  # a missing test set must not block an export
             skipped.append(f"{dataset}: {exc}")
             continue
@@ -131,9 +137,12 @@ def export_run(
     recipe = {
         "command": command,
         "recipe": config.recipe,
-        "optimizer": "SGD momentum 0.9, lr 1e-4/1e-5" if config.recipe == "paper"
+        "optimizer": "SGD momentum 0.9, lr 1e-4/1e-5"
+        if config.recipe == "paper"
         else f"Adam lr {config.lr} warm-up {config.warmup_samples} samples + cosine",
-        "batch": config.batch, "patch": config.patch, "stride": config.stride,
+        "batch": config.batch,
+        "patch": config.patch,
+        "stride": config.stride,
         "augment": config.augmenting,
         **({"downscale_augment": True} if config.downscale_augment else {}),
         **({"deconv_lr_ratio": config.last_layer_lr_ratio} if config.fsrcnn else {}),
@@ -141,17 +150,28 @@ def export_run(
         "data": [Path(d).name for d in config.train_dirs],
         "data_fingerprint": checkpoint["data_fingerprint"],
         "subimages": checkpoint["data"]["subimages"],
-        "samples": checkpoint["samples"], "steps": checkpoint["step"],
+        "samples": checkpoint["samples"],
+        "steps": checkpoint["step"],
         "wall_minutes": round(checkpoint["wall_s"] / 60.0, 1),
-        "cpu": checkpoint.get("cpu"), "torch": checkpoint.get("torch"), "seed": config.seed,
+        "cpu": checkpoint.get("cpu"),
+        "torch": checkpoint.get("torch"),
+        "seed": config.seed,
         "device": checkpoint.get("accelerator") or "cpu",
     }
     info = ModelInfo(
-        name=name, arch=canonical_arch(config.arch), n1=config.fsrcnn[0] if config.fsrcnn else config.n1,
-        n2=config.fsrcnn[1] if config.fsrcnn else config.n2, scale=config.scale,
-        channels=config.channels, file=file_name, sha256=sha256_file(folder / file_name),
-        recipe=recipe, psnr=scores, psnr_measure=PSNR_OVER_YCBCR if config.channels == 3 else PSNR_OVER_Y,
-        psnr_skipped=skipped, contract=config.contract,
+        name=name,
+        arch=canonical_arch(config.arch),
+        n1=config.fsrcnn[0] if config.fsrcnn else config.n1,
+        n2=config.fsrcnn[1] if config.fsrcnn else config.n2,
+        scale=config.scale,
+        channels=config.channels,
+        file=file_name,
+        sha256=sha256_file(folder / file_name),
+        recipe=recipe,
+        psnr=scores,
+        psnr_measure=PSNR_OVER_YCBCR if config.channels == 3 else PSNR_OVER_Y,
+        psnr_skipped=skipped,
+        contract=config.contract,
     )
     models = [m for m in load_manifest(folder) if m.name != name] + [info]
     models = pick_defaults(models) if weights_dir else models

@@ -10,6 +10,7 @@ A run lives in one folder (``config.out``):
 Data order and augmentation are pure functions of (seed, step), so resuming from a checkpoint
 replays exactly the batches an uninterrupted run would have seen.
 """
+
 from __future__ import annotations
 
 import csv
@@ -116,8 +117,10 @@ def onnx_state(data: bytes, source: str) -> dict:
 
     def read_fsrcnn(data: bytes) -> dict:
         arch, tensors = read_fsrcnn_state(data)
-        return {"config": {"arch": arch, "channels": tensors["feature.weight"].shape[1]},
-                "model": {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}}
+        return {
+            "config": {"arch": arch, "channels": tensors["feature.weight"].shape[1]},
+            "model": {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
+        }
 
     try:
         layers, metadata = read_layers(data)
@@ -127,13 +130,21 @@ def onnx_state(data: bytes, source: str) -> dict:
     if fsrcnn is not None:
         return fsrcnn
     if len(layers) < 3:
-        raise TrainingError(f"--init {source}: not an SRCNN model written by srcnn-cli "
-                            "(it has no conv1/conv2/conv3 weights)")
+        raise TrainingError(
+            f"--init {source}: not an SRCNN model written by srcnn-cli (it has no conv1/conv2/conv3 weights)"
+        )
     w1, w2, w3 = (layer.weight for layer in layers[:3])
-    config = {"arch": "-".join(str(w.shape[-1]) for w in (w1, w2, w3)), "n1": w1.shape[0], "n2": w2.shape[0],
-              "channels": w1.shape[1]}
-    model = {f"conv{i}.{part}": torch.from_numpy(np.array(getattr(layer, part)))
-             for i, layer in enumerate(layers[:3], start=1) for part in ("weight", "bias")}
+    config = {
+        "arch": "-".join(str(w.shape[-1]) for w in (w1, w2, w3)),
+        "n1": w1.shape[0],
+        "n2": w2.shape[0],
+        "channels": w1.shape[1],
+    }
+    model = {
+        f"conv{i}.{part}": torch.from_numpy(np.array(getattr(layer, part)))
+        for i, layer in enumerate(layers[:3], start=1)
+        for part in ("weight", "bias")
+    }
     return {"config": config, "model": model}
 
 
@@ -146,8 +157,9 @@ def build_optimizer(config: TrainConfig, model: Network) -> torch.optim.Optimize
         rate = 1e-3 if config.fsrcnn else 1e-4
         groups = [{"params": params, "lr": rate * ratio} for params, ratio in model.param_groups(0.1)]
         return torch.optim.SGD(groups, momentum=0.9)
-    groups = [{"params": params, "lr": config.lr * ratio}
-              for params, ratio in model.param_groups(config.last_layer_lr_ratio)]
+    groups = [
+        {"params": params, "lr": config.lr * ratio} for params, ratio in model.param_groups(config.last_layer_lr_ratio)
+    ]
     return torch.optim.Adam(groups)
 
 
@@ -268,9 +280,16 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def run_record(state: dict) -> dict:
-    return {"config": state["config"], "samples": state["samples"], "total_samples": state["total_samples"],
-            "steps": state["step"], "wall_minutes": round(state["wall_s"] / 60, 1),
-            "data_fingerprint": state["data_fingerprint"], "cpu": state.get("cpu"), "torch": state.get("torch")}
+    return {
+        "config": state["config"],
+        "samples": state["samples"],
+        "total_samples": state["total_samples"],
+        "steps": state["step"],
+        "wall_minutes": round(state["wall_s"] / 60, 1),
+        "data_fingerprint": state["data_fingerprint"],
+        "cpu": state.get("cpu"),
+        "torch": state.get("torch"),
+    }
 
 
 def load_checkpoint(path: Path, missing: str = "no checkpoint at") -> dict:
@@ -340,14 +359,12 @@ def check_settings(config: TrainConfig, resumed: bool) -> None:
         raise TrainingError("give a budget: --samples N or --minutes M")
     least = 2 * config.loss_crop + (config.scale if config.fsrcnn else 1)
     if config.patch < least:  # the loss must see at least one pixel (FSRCNN: one input pixel's worth)
-        raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: "
-                            f"it needs at least {least}")
+        raise TrainingError(f"--patch {config.patch} leaves no output for {config.arch}: it needs at least {least}")
     if config.val_dir and not Path(config.val_dir).is_dir():
         if not resumed:
             raise TrainingError(f"validation folder not found: {config.val_dir}")
         # A resumed run may have moved away from its data: validation only watches, so go on.
-        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation",
-                      stacklevel=2)
+        warnings.warn(f"validation folder not found: {config.val_dir}; continuing without validation", stacklevel=2)
 
 
 def prepare_device(config: TrainConfig) -> torch.device:
@@ -380,8 +397,9 @@ class TrainingData:
 
 
 def load_data(config: TrainConfig, device: torch.device, state: dict | None) -> TrainingData:
-    spec = PairSpec(config.scale, config.channels, config.patch, config.stride, config.contract,
-                    config.downscale_augment)
+    spec = PairSpec(
+        config.scale, config.channels, config.patch, config.stride, config.contract, config.downscale_augment
+    )
     inputs, targets, key = load_subimages(config.train_dirs, spec)
     if state is not None and state["data_fingerprint"] != key:
         raise TrainingError("the training data changed since this run started; cannot resume")
@@ -389,8 +407,10 @@ def load_data(config: TrainConfig, device: torch.device, state: dict | None) -> 
     if device.type == "cuda":
         # On a GPU the whole set (~1.4 GB at x3) lives on the card: a host gather and copy per
         # step would cost more than the step itself. The batches are the same either way.
-        data.on_card = (torch.from_numpy(np.array(data.inputs)).to(device),
-                        torch.from_numpy(np.array(data.targets)).to(device))
+        data.on_card = (
+            torch.from_numpy(np.array(data.inputs)).to(device),
+            torch.from_numpy(np.array(data.targets)).to(device),
+        )
     return data
 
 
@@ -399,8 +419,7 @@ def load_data(config: TrainConfig, device: torch.device, state: dict | None) -> 
 LAYOUT = torch.channels_last
 
 
-def initial_model(config: TrainConfig, device: torch.device, init_state: dict | None,
-                  inputs: np.ndarray) -> Network:
+def initial_model(config: TrainConfig, device: torch.device, init_state: dict | None, inputs: np.ndarray) -> Network:
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model = build_model(config)
@@ -432,8 +451,9 @@ class Progress:
         return cls(state["step"], state["samples"], state["wall_s"], state["total_samples"], state["log"])
 
 
-def snapshot(config: TrainConfig, model: Network, optimizer, progress: Progress, data: TrainingData,
-             device: torch.device) -> dict:
+def snapshot(
+    config: TrainConfig, model: Network, optimizer, progress: Progress, data: TrainingData, device: torch.device
+) -> dict:
     return {
         "format": "srcnn-cli checkpoint 1",
         "config": config.to_dict(),
@@ -454,8 +474,16 @@ def snapshot(config: TrainConfig, model: Network, optimizer, progress: Progress,
     }
 
 
-def train_step(config: TrainConfig, model: Network, optimizer, base_lrs: list[float], data: TrainingData,
-               progress: Progress, device: torch.device, perm_cache: dict) -> tuple[float, float]:
+def train_step(
+    config: TrainConfig,
+    model: Network,
+    optimizer,
+    base_lrs: list[float],
+    data: TrainingData,
+    progress: Progress,
+    device: torch.device,
+    perm_cache: dict,
+) -> tuple[float, float]:
     """One batch: gather, augment, crop the target to the valid centre, forward, backward, step.
     Returns (loss, learning-rate factor)."""
     picked = batch_indices(config.seed, progress.step, config.batch, data.count, perm_cache)
@@ -464,14 +492,14 @@ def train_step(config: TrainConfig, model: Network, optimizer, base_lrs: list[fl
     if config.augmenting:
         x, y = augment(config.seed, progress.step, x, y)
     crop = config.loss_crop  # the loss sees the centre only
-    y = y[:, :, crop: y.shape[2] - crop, crop: y.shape[3] - crop]
+    y = y[:, :, crop : y.shape[2] - crop, crop : y.shape[3] - crop]
     x, y = x.to(device, memory_format=LAYOUT), y.to(device)
     factor = lr_factor(config, progress.samples, progress.total_samples or 10**12)
     for group, base in zip(optimizer.param_groups, base_lrs):
         group["lr"] = base * factor
     output = model(x)
     if output.shape[-1] != y.shape[-1]:  # a padded network's output is as large as its target
-        output = output[:, :, crop: output.shape[2] - crop, crop: output.shape[3] - crop]
+        output = output[:, :, crop : output.shape[2] - crop, crop : output.shape[3] - crop]
     loss = loss_fn(config, output, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -511,8 +539,14 @@ class MinutesBudget:
 
 
 def log_row(progress: Progress, losses: list[float], lr: float, val: float | None) -> dict:
-    return {"step": progress.step, "samples": progress.samples, "wall_s": round(progress.wall_s, 1),
-            "loss": float(np.mean(losses)), "lr": lr, "val_psnr": val}
+    return {
+        "step": progress.step,
+        "samples": progress.samples,
+        "wall_s": round(progress.wall_s, 1),
+        "loss": float(np.mean(losses)),
+        "lr": lr,
+        "val_psnr": val,
+    }
 
 
 def train(

@@ -13,6 +13,7 @@ at inference (``onnxmodel.fsrcnn_onnx_bytes`` writes the same sums).
 Each network owns its parameter groups (``param_groups``): the optimiser gives each group its
 rate as a multiple of the run's, so the loop names no layer.
 """
+
 from __future__ import annotations
 
 import math

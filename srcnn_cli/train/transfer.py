@@ -8,6 +8,7 @@ given the features it will see. Measured on our 9-5-5 x3 (Set5 32.51): the fit a
 9-3-5 at 32.30 dB and a 9-1-5 at 31.30 before any training, where cropping the centre of each
 5 x 5 filter gives 29.59 and 27.65 (bicubic: 30.39).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,7 @@ RIDGE = 1e-3  # relative to the mean diagonal of the normal equations; keeps the
 
 def same_shape(a: SRCNN, b: SRCNN) -> bool:
     return all(
-        x.weight.shape == y.weight.shape
-        for x, y in ((a.conv1, b.conv1), (a.conv2, b.conv2), (a.conv3, b.conv3))
+        x.weight.shape == y.weight.shape for x, y in ((a.conv1, b.conv1), (a.conv2, b.conv2), (a.conv3, b.conv3))
     )
 
 
