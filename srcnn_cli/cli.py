@@ -12,6 +12,7 @@ import functools
 import io
 import json
 import os
+import re
 import shlex
 import signal
 import sys
@@ -71,6 +72,27 @@ def _sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+# The library's errors name its arguments as Python does (device='cuda:1'); here, the options.
+_OPTIONS = {
+    "device": "--device",
+    "runtime": "--runtime",
+    "channels": "--channels",
+    "model_scale": "--model-scale",
+    "scale": "-s",
+}
+_ARGUMENT = re.compile(r"\b(" + "|".join(_OPTIONS) + r")=(?:'([^']*)'|(\d+))?")
+
+
+def in_option_terms(message: str) -> str:
+    """``device='cuda:1'`` -> ``--device cuda:1``, ``model_scale=`` -> ``--model-scale``."""
+
+    def option(match: re.Match) -> str:
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        return _OPTIONS[match.group(1)] + (f" {value}" if value is not None else "")
+
+    return _ARGUMENT.sub(option, message)
+
+
 def library_errors(command):
     """Turn the library's typed exceptions into ``Error: ...`` and exit code 1, and an
     interruption (Ctrl-C, SIGTERM) into one line and exit code 130 or 143."""
@@ -82,9 +104,9 @@ def library_errors(command):
             with _sigterm_raises():
                 return command(*args, **kwargs)
         except UnknownModel as exc:  # a name that names nothing is a usage error
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(in_option_terms(str(exc))) from None
         except SrcnnError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(in_option_terms(str(exc))) from None
         except (KeyboardInterrupt, Terminated) as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped by SIGTERM"
             _echo_err(f"{reason}{': ' + str(exc) if str(exc) else ''}")

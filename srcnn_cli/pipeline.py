@@ -488,11 +488,11 @@ class Upscaler:
         own = own_scale(session.contract.metadata, session.contract.scale)
         if model_scale is not None:
             if own is not None and own != model_scale:
-                raise ModelError(f"{path} says it is an x{own} model; --model-scale {model_scale} contradicts it")
+                raise ModelError(f"{path} says it is an x{own} model; model_scale={model_scale} contradicts it")
             own = model_scale
         if own is None and not (isinstance(self.scale, int) and self.width is None and self.height is None):
             raise ModelError(
-                f"{path} does not say which scale it was trained for: give --model-scale, or an integer -s"
+                f"{path} does not say which scale it was trained for: give model_scale=, or an integer scale="
             )
         self._networks[own or int(self.scale)] = (loaded, session)
         return own
@@ -510,8 +510,8 @@ class Upscaler:
         got = session.contract.channels
         if self._channels is not None and CHANNEL_NAMES[self._channels] != got:
             raise ModelError(
-                f"{loaded.source} takes {got} channel{'s' if got > 1 else ''}, but --channels "
-                f"{self._channels} needs a {CHANNEL_NAMES[self._channels]}-channel model"
+                f"{loaded.source} takes {got} channel{'s' if got > 1 else ''}, but channels="
+                f"{self._channels!r} needs a {CHANNEL_NAMES[self._channels]}-channel model"
             )
         return loaded, session
 

@@ -133,14 +133,14 @@ def choose_providers(device: str, available: list[str], cuda_problem: str | None
         return [CPU]
     if CUDA in available and cuda_problem is not None:
         if kind == "cuda":
-            raise DeviceError(f"--device {device} cannot start CUDA: {cuda_problem}")
+            raise DeviceError(f"device={device!r} cannot start CUDA: {cuda_problem}")
         return [CPU]
     if CUDA in available:
         return [(CUDA, {"device_id": index}), CPU]
     if kind == "cuda":
         raise DeviceError(
-            f"--device {device} asked for CUDA, but this onnxruntime has no CUDA support "
-            f"(providers: {', '.join(available)}); use --device cpu, or {install_hint('cuda')}" + _both_wheels_hint()
+            f"device={device!r} asked for CUDA, but this onnxruntime has no CUDA support "
+            f"(providers: {', '.join(available)}); use device='cpu', or {install_hint('cuda')}" + _both_wheels_hint()
         )
     return [CPU]
 
@@ -269,7 +269,7 @@ class Session:
                 f"libraries it needs ({install_hint('cuda')})"
             )
             if kind == "cuda":
-                raise DeviceError(f"--device {device} cannot start CUDA: {missing}")
+                raise DeviceError(f"device={device!r} cannot start CUDA: {missing}")
             warnings.warn(f"running on the CPU: {missing}", SrcnnWarning, stacklevel=2)
         self.contract = self._check_contract()
 
@@ -497,7 +497,7 @@ def _openvino():
     try:
         import openvino
     except ImportError:
-        raise DeviceError(f"--runtime openvino needs OpenVINO: {install_hint('openvino')}") from None
+        raise DeviceError(f"runtime='openvino' needs OpenVINO: {install_hint('openvino')}") from None
     return openvino
 
 
@@ -546,7 +546,7 @@ def open_session(
     kind, _ = parse_device(device)
     if runtime == "openvino":
         if kind == "cuda":
-            raise DeviceError("--runtime openvino runs on the CPU: use --device cpu, or --runtime onnxruntime for CUDA")
+            raise DeviceError("runtime='openvino' runs on the CPU: use device='cpu', or runtime='onnxruntime' for CUDA")
         return OpenVinoSession(model, threads, source)
     cpu_only = kind == "cpu" or (kind == "auto" and providers_for(device) == [CPU])
     if runtime == "auto" and cpu_only and openvino_installed():

@@ -627,3 +627,23 @@ def test_a_user_model_carries_its_scale(runner, tmp_path, monkeypatch, identity_
     assert Image.open(tmp_path / "in" / "b_x2_mine.png").size == (48, 36)
     result = runner.invoke(cli, ["upscale", str(tmp_path / "in" / "b.png"), "-m", "mine", "-s", "4"])
     assert result.exit_code == 0 and Image.open(tmp_path / "in" / "b_x4_mine.png").size == (96, 72)
+
+
+def test_library_errors_speak_python_and_the_command_line_speaks_options(tmp_path, identity_rgb_model):
+    """The Python API said `--device` to a caller who had passed device=; each side now names
+    what its user typed."""
+    from srcnn_cli.cli import in_option_terms
+    from srcnn_cli.errors import ModelError
+    from srcnn_cli.pipeline import Upscaler
+
+    with pytest.raises(ModelError, match="takes 3 channels, but channels='y' needs a 1-channel model"):
+        Upscaler(str(identity_rgb_model), channels="y")
+    assert in_option_terms("device='cuda:1' cannot start CUDA; use device='cpu'") == (
+        "--device cuda:1 cannot start CUDA; use --device cpu"
+    )
+    assert in_option_terms("give model_scale=, or an integer scale=") == "give --model-scale, or an integer -s"
+    make_images(tmp_path, ["a.png"])
+    result = CliRunner().invoke(
+        cli, ["upscale", str(tmp_path / "a.png"), "-m", str(identity_rgb_model), "--channels", "y"]
+    )
+    assert result.exit_code == 1 and "but --channels y needs a 1-channel model" in result.output

@@ -63,7 +63,7 @@ def test_rgb_model(identity_rgb_model, rgb_image):
     out = upscaler.upscale(rgb_image)
     reference = np.floor(np.clip(imresize(rgb_image / 255.0, 2), 0, 1) * 255 + 0.5)
     assert np.abs(out.astype(int) - reference).max() <= 1
-    with pytest.raises(ModelError, match="--channels y needs a 1-channel model"):
+    with pytest.raises(ModelError, match="channels='y' needs a 1-channel model"):
         Upscaler(str(identity_rgb_model), scale=2, channels="y")
 
 
@@ -124,7 +124,7 @@ def test_a_model_runs_at_the_scale_it_was_trained_for(tmp_path, rgb_image):
     silent.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)))
     assert Upscaler(str(silent), scale=2).plan(30, 41).passes == (2,)
     assert Upscaler(str(silent), scale=2, model_scale=4).plan(30, 41).passes == (4,)
-    with pytest.raises(ModelError, match="says it is an x3 model; --model-scale 4 contradicts it"):
+    with pytest.raises(ModelError, match="says it is an x3 model; model_scale=4 contradicts it"):
         Upscaler(str(path), scale=2, model_scale=4)
 
 

@@ -29,7 +29,7 @@ def test_choose_providers():
     assert choose_providers("auto", [CPU]) == [CPU]
     assert choose_providers("auto", [CUDA, CPU]) == [(CUDA, {"device_id": 0}), CPU]
     assert choose_providers("cuda:2", [CUDA, CPU])[0] == (CUDA, {"device_id": 2})
-    with pytest.raises(DeviceError, match=r"use --device cpu, or pip install \"\.\[cuda\]\" from a clone"):
+    with pytest.raises(DeviceError, match=r"use device='cpu', or pip install \"\.\[cuda\]\" from a clone"):
         choose_providers("cuda", [CPU])
 
 
@@ -218,7 +218,7 @@ def test_runtime_choice_errors(monkeypatch):
     from srcnn_cli.runtime import open_session
 
     model = srcnn_onnx_bytes(random_layers(3))
-    with pytest.raises(DeviceError, match="--runtime openvino runs on the CPU: use --device cpu"):
+    with pytest.raises(DeviceError, match="runtime='openvino' runs on the CPU: use device='cpu'"):
         open_session(model, "cuda", runtime="openvino")
     with pytest.raises(DeviceError, match="unknown runtime 'tvm'"):
         open_session(model, "cpu", runtime="tvm")
@@ -226,7 +226,7 @@ def test_runtime_choice_errors(monkeypatch):
     monkeypatch.setattr("srcnn_cli.runtime.openvino_installed", lambda: False)
     with pytest.raises(
         DeviceError,
-        match=r"--runtime openvino needs OpenVINO: pip install \"\.\[openvino\]\" from a clone, or 'srcnn-cli\[openvino\]'",
+        match=r"runtime='openvino' needs OpenVINO: pip install \"\.\[openvino\]\" from a clone, or 'srcnn-cli\[openvino\]'",
     ):
         open_session(model, "cpu", runtime="openvino")
     assert type(open_session(model, "cpu")) is Session  # auto without OpenVINO: onnxruntime
@@ -299,7 +299,7 @@ def test_cuda_that_cannot_start_is_quiet_for_auto_and_one_error_when_asked(monke
     with pytest.raises(DeviceError) as caught:
         Session(srcnn_onnx_bytes(identity_layers(n1=8, n2=4)), device="cuda:1")
     assert str(caught.value) == (
-        "--device cuda:1 cannot start CUDA: no NVIDIA driver (its library libcuda could not be loaded)"
+        "device='cuda:1' cannot start CUDA: no NVIDIA driver (its library libcuda could not be loaded)"
     )
     assert choose_providers("auto", [CUDA, CPU], "no CUDA device on this machine") == [CPU]
 
