@@ -248,3 +248,18 @@ def test_a_16bit_cmyk_tiff_is_unsupported_not_corrupt():
     tifffile.imwrite(buffer, np.zeros((8, 8, 4), np.uint16), photometric="separated")
     with pytest.raises(UnsupportedImage, match="^16-bit TIFF in SEPARATED colour is not supported"):
         decode_image(buffer.getvalue())
+
+
+def test_max_pixels_alone_decides_for_webp(monkeypatch):
+    """Pillow's WebP plugin runs its own decompression-bomb check: a valid 13500x13500 lossless
+    WebP (182 M pixels, under the 789 M default) was refused as a "corrupt WEBP file", even with
+    --max-pixels 2000000000. Here Pillow's limit is made small instead of the image large."""
+    from srcnn_cli.imageio import decode_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(buffer, "WEBP", lossless=True)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64 x 64 is over twice that: Pillow's "bomb"
+    assert decode_image(buffer.getvalue(), max_pixels=None).pixels.shape == (64, 64, 3)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # the caller's own limit is left as it was
+    with pytest.raises(UnsupportedImage, match="64x64 is 4,096 pixels, over the limit of 4,000"):
+        decode_image(buffer.getvalue(), max_pixels=4000)
