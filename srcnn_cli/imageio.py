@@ -181,6 +181,22 @@ def _png_chunks(data: bytes) -> dict[bytes, bytes]:
     raise UnsupportedImage("truncated PNG (no end chunk)")
 
 
+_INFLATED_METADATA = (b"iCCP", b"iTXt", b"zTXt")  # compressed metadata Pillow inflates only up to a limit
+
+
+def _png_without(data: bytes, kinds: tuple[bytes, ...]) -> bytes:
+    """The PNG with every chunk of ``kinds`` left out (the others, CRCs and all, as they are)."""
+    parts = [data[: len(_PNG_SIGNATURE)]]
+    offset = len(_PNG_SIGNATURE)
+    while offset + 12 <= len(data):
+        (length, kind) = struct.unpack_from(">I4s", data, offset)
+        end = offset + 12 + length
+        if kind not in kinds:
+            parts.append(data[offset:end])
+        offset = end
+    return b"".join(parts)
+
+
 def _chunk_name(kind: bytes) -> str:
     return kind.decode("ascii", "replace") if kind.isalpha() else repr(kind)
 
@@ -407,7 +423,21 @@ def _serialise_exif(exif, notes: list[str]) -> bytes | None:
 
 
 def decode_image(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Decoded:
-    """Decode an encoded image (a file's bytes, or standard input) like ``read_image``."""
+    """Decode an encoded image (a file's bytes, or standard input) like ``read_image``.
+
+    A PNG whose ICC profile or text (iCCP, iTXt, zTXt) inflates past what Pillow reads has fine
+    pixels: it is upscaled without that metadata, with a note, rather than called corrupt."""
+    try:
+        return _decode(data, max_pixels)
+    except UnsupportedImage as exc:
+        if "decompressed data too large" not in str(exc).lower() or sniff_format(data) != "PNG":
+            raise
+    decoded = _decode(_png_without(data, _INFLATED_METADATA), max_pixels)
+    decoded.notes.append("its ICC profile or text metadata inflates past the size that is read: upscaled without it")
+    return decoded
+
+
+def _decode(data: bytes, max_pixels: int | None) -> Decoded:
     if not data:
         raise UnsupportedImage("empty file (0 bytes)")
     kind = sniff_format(data)

@@ -263,3 +263,27 @@ def test_max_pixels_alone_decides_for_webp(monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == 1000  # the caller's own limit is left as it was
     with pytest.raises(UnsupportedImage, match="64x64 is 4,096 pixels, over the limit of 4,000"):
         decode_image(buffer.getvalue(), max_pixels=4000)
+
+
+@pytest.mark.parametrize("kind, before_pixels", [(b"zTXt", True), (b"iCCP", True), (b"iTXt", False)])
+def test_metadata_that_inflates_too_far_is_dropped_with_a_note(kind, before_pixels):
+    """A PNG whose iCCP, iTXt or zTXt chunk inflates past Pillow's text limit was refused as a
+    "corrupt PNG file"; its pixels are fine."""
+    import struct
+    import zlib
+
+    from srcnn_cli.imageio import decode_image
+
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, "PNG")
+    png = buffer.getvalue()
+    header = {b"zTXt": b"Comment\x00\x00", b"iCCP": b"icc\x00\x00", b"iTXt": b"Comment\x00\x01\x00\x00\x00"}[kind]
+    payload = header + zlib.compress(b"a" * 3_000_000)
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    at = png.index(b"IDAT") - 4 if before_pixels else len(png) - 12
+    decoded = decode_image(png[:at] + chunk + png[at:])
+    np.testing.assert_array_equal(decoded.pixels, pixels)
+    assert decoded.notes == [
+        "its ICC profile or text metadata inflates past the size that is read: upscaled without it"
+    ]
