@@ -303,6 +303,32 @@ def _icc_to_srgb(image: Image.Image, mode: str) -> Image.Image | None:
         return None
 
 
+_IMAGE_DESCRIPTION = 270
+_BITS, _SAMPLE_FORMAT, _SIGNED = 258, 339, 2
+
+
+def _tiff_sample_kind(image: Image.Image) -> tuple[int, bool]:
+    """(bits per sample, signed) of a TIFF's samples; (0, False) for any other image."""
+    tags = getattr(image, "tag_v2", None)
+    if image.format != "TIFF" or tags is None:
+        return 0, False
+    bits, kind = tags.get(_BITS, 0), tags.get(_SAMPLE_FORMAT, 1)
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    kind = kind[0] if isinstance(kind, tuple) else kind
+    return int(bits or 0), kind == _SIGNED
+
+
+def _signed_tiff_samples(image: Image.Image, pixels: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Signed 8-bit TIFF samples, which Pillow hands over as unsigned (-5 became 251): taken as
+    signed, negative values clipped to 0, and said."""
+    bits, signed = _tiff_sample_kind(image)
+    if not (signed and bits == 8 and pixels.dtype == np.uint8):
+        return pixels
+    values = pixels.view(np.int8)
+    notes.append("converted signed 8-bit samples to unsigned" + (", negative values to 0" if values.min() < 0 else ""))
+    return np.clip(values, 0, 127).astype(np.uint8)
+
+
 def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np.ndarray, str]:
     """Pixels and mode of an (already oriented) PIL image, converting unusual modes."""
     notes = notes if notes is not None else []
@@ -318,7 +344,10 @@ def pil_to_array(image: Image.Image, notes: list[str] | None = None) -> tuple[np
         # Pillow opens 16-bit gray PNGs as 32-bit "I"; PNG holds at most 16 bits.
         values = np.array(image)
         if image.format != "PNG":
-            notes.append("converted 32-bit integer gray to 16-bit (values clipped to 0..65535)")
+            bits, signed = _tiff_sample_kind(image)
+            kind = f"{'signed ' if signed else ''}{bits or 32}-bit integer"
+            negative = ", negative values to 0" if values.min() < 0 else ""
+            notes.append(f"converted {kind} gray to unsigned 16-bit (values clipped to 0..65535{negative})")
         return np.clip(values, 0, 65535).astype(np.uint16), "L"
     if mode == "1":
         return np.array(image.convert("L")), "L"
@@ -474,6 +503,8 @@ def _decode(data: bytes, max_pixels: int | None) -> Decoded:
         exif[_ORIENTATION] = 1  # the pixels are now upright
     for tag in _TIFF_LAYOUT_TAGS & set(exif):
         del exif[tag]
+    if str(exif.get(_IMAGE_DESCRIPTION, "")).startswith('{"shape":'):
+        del exif[_IMAGE_DESCRIPTION]  # tifffile's note of the input's shape: wrong for the output
     exif_bytes = _serialise_exif(exif, notes) if len(exif) else None
     header = _png_header(data)
     if _is_16bit_colour(image, data):
@@ -481,6 +512,7 @@ def _decode(data: bytes, max_pixels: int | None) -> Decoded:
         mode = mode_of(pixels)
     else:
         pixels, mode = pil_to_array(oriented, notes)
+        pixels = _signed_tiff_samples(image, pixels, notes)
         if image.mode == "CMYK" and icc:
             icc = None  # a CMYK profile no longer describes the RGB pixels
     if b"tRNS" in chunks and pixels.dtype == np.uint16 and mode in ("L", "RGB"):

@@ -287,3 +287,37 @@ def test_metadata_that_inflates_too_far_is_dropped_with_a_note(kind, before_pixe
     assert decoded.notes == [
         "its ICC profile or text metadata inflates past the size that is read: upscaled without it"
     ]
+
+
+def test_signed_tiff_samples_are_said_and_not_wrapped():
+    """int16 TIFF samples got a note that said "32-bit" and lost their negative values without
+    saying so; int8 ones were read as unsigned with no note (-5 became 251)."""
+    import tifffile
+
+    from srcnn_cli.imageio import decode_image
+
+    ramp = np.arange(-128, 128, dtype=np.int16).reshape(16, 16)
+    for dtype, note in (
+        (
+            np.int16,
+            "converted signed 16-bit integer gray to unsigned 16-bit (values clipped to "
+            "0..65535, negative values to 0)",
+        ),
+        (np.int8, "converted signed 8-bit samples to unsigned, negative values to 0"),
+    ):
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, ramp.astype(dtype))
+        decoded = decode_image(buffer.getvalue())
+        assert decoded.notes == [note]
+        assert decoded.pixels[0, 0] == 0 and decoded.pixels[-1, -1] == 127  # -128 clipped, 127 kept
+
+
+def test_tifffiles_shape_description_is_not_carried_to_another_size():
+    import tifffile
+
+    from srcnn_cli.imageio import decode_image
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((16, 16, 3), np.uint8), photometric="rgb")
+    decoded = decode_image(buffer.getvalue())
+    assert b'{"shape"' not in (decoded.exif or b"")
