@@ -34,7 +34,7 @@ from .imageio import (
     read_image,
     write_image,
 )
-from .machine import encoding_memory_problem
+from .machine import absurd_output_problem, encoding_memory_problem
 from .pipeline import Stream
 
 _GLOB_CHARS = set("*?[")
@@ -293,7 +293,10 @@ def decode_job(job: Job, options: BatchOptions, output_size: Callable[[int, int]
     fmt = format_for(job.target, options.fmt)
     check_encodable(decoded.mode, fmt)
     if output_size is not None:
-        problem = encoding_memory_problem(*output_size(*decoded.pixels.shape[:2]), len(decoded.mode), fmt)
+        height, width = output_size(*decoded.pixels.shape[:2])
+        problem = absurd_output_problem(
+            height, width, len(decoded.mode), decoded.pixels.dtype.itemsize, job.target.parent
+        ) or encoding_memory_problem(height, width, len(decoded.mode), fmt)
         if problem:
             raise SrcnnError(problem)
     return decoded

@@ -74,6 +74,41 @@ def encoding_memory_problem(
     )
 
 
+FASTEST_MEGAPIXELS_PER_S = 100.0  # above any model's end-to-end rate on the machines we measured
+LONGEST_RUN_S = 24 * 3600.0
+DEEPEST_COMPRESSION = 100  # no output is taken to compress better than this on disk
+
+
+def absurd_output_problem(
+    height: int, width: int, channels: int, bytes_per_sample: int, folder, free: int | None = None
+) -> str | None:
+    """Why an output of this size is absurd for this machine, or None: more than a day of work
+    even at ``FASTEST_MEGAPIXELS_PER_S``, or more bytes than the output's folder has free even at
+    ``DEEPEST_COMPRESSION`` to one (--width 10000000 on a small image asked for 8 x 10^13
+    pixels, and held gigabytes of intermediate passes before anything was written)."""
+    import shutil
+
+    pixels = height * width
+    seconds = pixels / (FASTEST_MEGAPIXELS_PER_S * 1e6)
+    if seconds > LONGEST_RUN_S:
+        return (
+            f"the output would be {width}x{height} = {pixels:,} pixels: even at {FASTEST_MEGAPIXELS_PER_S:g} "
+            f"megapixels a second that is {seconds / 86400:,.1f} days of work; ask for a smaller size"
+        )
+    raw = pixels * channels * bytes_per_sample
+    if free is None:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return None
+    if raw // DEEPEST_COMPRESSION > free:
+        return (
+            f"the output would be {width}x{height}, {gigabytes(raw)} of pixels: even compressed "
+            f"{DEEPEST_COMPRESSION} to one it would not fit in the {gigabytes(free)} free at {folder}"
+        )
+    return None
+
+
 def decoding_memory_problem(
     height: int, width: int, channels: int, bytes_per_sample: int, available: int | None = None
 ) -> str | None:

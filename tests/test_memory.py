@@ -129,3 +129,29 @@ def test_what_would_not_fit_is_refused_before_any_work(tmp_path, identity_model,
         f"Error: {tmp_path / 'a.png'}: 400x300 needs about 769 MB of memory to decode and upscale, 768 MB is "
         "available: free memory, or make the image smaller first"
     )
+
+
+def test_an_absurd_output_is_refused_with_its_numbers(tmp_path):
+    """`--width 10000000` on a 50x40 image asked for an 8 x 10^13-pixel PNG, was accepted, and
+    would have run for days: refused before any work, with the numbers."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from srcnn_cli.cli import cli
+    from srcnn_cli.machine import absurd_output_problem
+    from srcnn_cli.onnxmodel import identity_layers, srcnn_onnx_bytes
+
+    assert absurd_output_problem(720 * 3, 1280 * 3, 3, 1, tmp_path) is None
+    too_long = absurd_output_problem(8_000_000, 10_000_000, 3, 1, tmp_path)
+    assert too_long.startswith("the output would be 10000000x8000000 = 80,000,000,000,000 pixels: even at 100 ")
+    too_big = absurd_output_problem(300_000, 300_000, 4, 2, tmp_path, free=10**9)
+    assert too_big is not None and "would not fit in the 1.0 GB free at" in too_big
+    model = tmp_path / "m.onnx"
+    model.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.scale": "4"}))
+    Image.new("RGB", (50, 40)).save(tmp_path / "a.png")
+    result = CliRunner().invoke(
+        cli,
+        ["upscale", str(tmp_path / "a.png"), "-m", str(model), "--width", "10000000", "-o", str(tmp_path / "huge.png")],
+    )
+    assert result.exit_code == 1 and "= 80,000,000,000,000 pixels" in result.output
+    assert not (tmp_path / "huge.png").exists()
