@@ -86,7 +86,12 @@ def model_option(many: bool = False):
         "; several, comma-separated." if many else "; default: the scale's default model."
     )
     return click.option(
-        "-m", "--model", "model", default="9-1-5,9-3-5,9-5-5" if many else None, show_default=many, help=help_text
+        "-m",
+        "--model",
+        "model",
+        default="9-1-5,9-3-5,9-5-5,fsrcnn" if many else None,
+        show_default=many,
+        help=help_text,
     )
 
 
