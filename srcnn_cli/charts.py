@@ -89,6 +89,14 @@ def render(figure: Figure, path, size=(9.0, 5.4), dpi: int = 100) -> Path:
     return path
 
 
+def network_title(arch: str) -> str:
+    """``SRCNN 9-5-5``, ``FSRCNN (56,12,4)``: what a run trained, for a chart's title."""
+    from .train.config import fsrcnn_dims
+
+    dims = fsrcnn_dims(arch)
+    return f"SRCNN {arch}" if dims is None else "FSRCNN ({},{},{})".format(*dims)
+
+
 def convergence_plot(
     run_dir, log_rows: list[dict], config, bicubic: float | None = None, paper: float | None = None
 ) -> Path | None:
@@ -103,7 +111,7 @@ def convergence_plot(
         levels.append(("bicubic", bicubic))
     colour = " RGB" if config.channels == 3 else ""
     figure = Figure(
-        title=f"SRCNN {config.arch} x{config.scale}{colour} ({config.recipe} recipe)",
+        title=f"{network_title(config.arch)} x{config.scale}{colour} ({config.recipe} recipe)",
         xlabel="back-propagated sub-images",
         ylabel="validation PSNR (dB)",
         series=[Series("srcnn train", points)],
