@@ -558,8 +558,13 @@ def test_an_interruption_stops_the_network_between_tiles(tmp_path, identity_mode
 
     job = Job(tmp_path / "wide.png", tmp_path / "wide_big.png")
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        run_batch([job], upscaler.stream, BatchOptions(), on_tile=on_tile)
+    # (a job started in the background by a script ignores SIGINT, as CI's may: Ctrl-C's handler, explicitly)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch([job], upscaler.stream, BatchOptions(), on_tile=on_tile)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(tiles) <= 40, f"{len(tiles)} tiles ran; the interruption came after the third"
     assert time.monotonic() - started < 10
     assert listing(tmp_path) == ["identity.onnx", "wide.png"]  # no output, no temporary file
