@@ -91,7 +91,7 @@ def render(figure: Figure, path, size=(9.0, 5.4), dpi: int = 100) -> Path:
 
 def network_title(arch: str) -> str:
     """``SRCNN 9-5-5``, ``FSRCNN (56,12,4)``: what a run trained, for a chart's title."""
-    from .train.config import fsrcnn_dims
+    from .models import fsrcnn_dims
 
     dims = fsrcnn_dims(arch)
     return f"SRCNN {arch}" if dims is None else "FSRCNN ({},{},{})".format(*dims)

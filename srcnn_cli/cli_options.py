@@ -8,8 +8,6 @@ Aliases for those who come from realesrgan-ncnn-vulkan and Real-ESRGAN: ``-i/--i
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from .formats import FORMATS
@@ -17,7 +15,6 @@ from .limits import DEFAULT_MAX_PIXELS, FITS, RUNTIMES, SCALES
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_CHOICES"]
 FORMAT_CHOICES = list(FORMATS)
-_NAMED_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")
 
 
 def _scales(ctx, param, text: str) -> list[float]:
@@ -67,13 +64,13 @@ def implied_scales(ctx: click.Context, scales: list[int], model: str | None) -> 
     """A model whose name fixes its scale (``-m 9-5-5_x4``, a user model trained at x2) sets the
     scale when -s was not given; a contradicting -s is a usage error for a full name, and runs
     the model at its own scale then the bicubic for the others (``pipeline.Upscaler``)."""
-    from .models import looks_like_path, named_scale
+    from .models import FULL_NAME_SCALE, looks_like_path, named_scale
 
     named = named_scale(model)
     if named is None or model is None or looks_like_path(model):
         return scales
     given = ctx.get_parameter_source("scales") is click.core.ParameterSource.COMMANDLINE
-    if given and list(scales) != [named] and _NAMED_SCALE.search(model):
+    if given and list(scales) != [named] and FULL_NAME_SCALE.search(model):
         raise click.UsageError(
             f"-m {model} is an x{named} model, but -s asks for "
             f"x{','.join(map(str, scales))}: drop -s, or name the model without _x{named}"

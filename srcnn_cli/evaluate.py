@@ -221,7 +221,7 @@ def evaluate(
     A model is scored only at the scale it was trained for, where that is known (what it
     records, its contract, its name like ``x3.mat``, or ``model_scale``): x3 weights scored at
     x2 gave numbers below bicubic's, printed beside the paper's."""
-    from .models import CHANNEL_NAMES, own_scale, resolve_model, scale_from_file_name
+    from .models import CHANNEL_NAMES, own_scale, resolve_model
     from .runtime import open_session
 
     folders = [(name, find_dataset(name, data_dir)) for name in datasets]
@@ -236,11 +236,7 @@ def evaluate(
             raise SrcnnError(
                 f"{loaded.source} upscales x{session.contract.scale} by itself; it cannot be evaluated at x{scale}"
             )
-        own = (
-            own_scale(session.contract.metadata)
-            or model_scale
-            or (scale_from_file_name(model) if model and model.lower().endswith(".mat") else None)
-        )
+        own = own_scale(session.contract.metadata) or model_scale  # (a .mat's name, x3.mat, is recorded)
         if own is not None and own != scale:
             raise SrcnnError(
                 f"{loaded.source} was trained for x{own}: eval scores a model at its own scale "

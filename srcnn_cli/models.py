@@ -208,6 +208,7 @@ def known_output_tags() -> list[str]:
     return [tag for tag in dict.fromkeys(tags) if tag]
 
 
+FULL_NAME_SCALE = re.compile(r"_x(\d+)(?:_rgb)?$")  # a bundled model's full name: 9-5-5_x4, 9-1-5_x2_rgb
 _SCALE_IN_NAME = re.compile(r"(?:^|[^0-9a-z])x([2-9])$", re.IGNORECASE)  # the authors' x2.mat .. x4.mat
 
 
@@ -234,11 +235,38 @@ def named_scale(spec: str | None) -> int | None:
         return None
     if looks_like_path(spec):
         return scale_from_file_name(spec) if spec.lower().endswith(".mat") else None
-    match = re.search(r"_x(\d+)(?:_rgb)?$", spec)
+    match = FULL_NAME_SCALE.search(spec)
     if match:
         return int(match.group(1))
     user = [m.scale for m in all_models() if m.name == spec and m.origin == "user"]
     return user[0] if user else None
+
+
+# ``--arch`` names of FSRCNN(d, s, m): the paper's FSRCNN and FSRCNN-s, or fsrcnn-D-S-M for any other
+FSRCNN_NAMED = {"fsrcnn": (56, 12, 4), "fsrcnn-s": (32, 5, 1)}
+
+
+def fsrcnn_dims(arch: str) -> tuple[int, int, int] | None:
+    """(d, s, m) of an FSRCNN arch name, None for any other name; ValueError when malformed."""
+    name = arch.lower()
+    if name in FSRCNN_NAMED:
+        return FSRCNN_NAMED[name]
+    if not name.startswith("fsrcnn-"):
+        return None
+    parts = name.split("-")[1:]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[0]) < 1 or int(parts[1]) < 1:
+        raise ValueError(f"an FSRCNN arch is fsrcnn, fsrcnn-s or fsrcnn-D-S-M like fsrcnn-56-12-4, got {arch!r}")
+    d, s, m = (int(p) for p in parts)
+    return d, s, m
+
+
+def canonical_arch(arch: str) -> str:
+    """The name an arch is recorded under: the paper's FSRCNNs by their names."""
+    dims = fsrcnn_dims(arch)
+    if dims is None:
+        return arch
+    named = {v: k for k, v in FSRCNN_NAMED.items()}
+    return named.get(dims, "fsrcnn-{}-{}-{}".format(*dims))
 
 
 def looks_like_path(spec: str) -> bool:

@@ -354,16 +354,22 @@ def subpixel_deconvolution(weight: np.ndarray, scale: int) -> tuple[np.ndarray, 
     sums, without the zeros a transposed convolution multiplies. Returns (kernel, before, after):
     the kernel and the low-resolution pixels it reaches before and after its own."""
     channels_in, channels_out, size, _ = weight.shape
-    taps, before, after = _phase_taps(size, scale)
+    _, before, after = _phase_taps(size, scale)
     width = before + after + 1
     kernel = np.zeros((scale * scale * channels_out, channels_in, width, width), np.float32)
+    for phases, row, col, taps in _phase_cells(size, scale, channels_out):
+        kernel[phases, :, row, col] = weight[:, :, taps[0], taps[1]].T
+    return kernel, before, after
+
+
+def _phase_cells(size: int, scale: int, channels_out: int):
+    """Where each 2-D tap of the deconvolution sits in its sub-pixel kernel: (the phase's output
+    channels, kernel row, kernel column, (tap row, tap column)); each tap sits in exactly one."""
+    taps, before, _ = _phase_taps(size, scale)
     for (row_phase, row_delta), row_tap in taps.items():
         for (col_phase, col_delta), col_tap in taps.items():
             first = (row_phase * scale + col_phase) * channels_out
-            kernel[first : first + channels_out, :, row_delta + before, col_delta + before] = weight[
-                :, :, row_tap, col_tap
-            ].T
-    return kernel, before, after
+            yield slice(first, first + channels_out), row_delta + before, col_delta + before, (row_tap, col_tap)
 
 
 def fsrcnn_onnx_bytes(weights: FsrcnnWeights, metadata: dict[str, str] | None = None) -> bytes:
@@ -439,14 +445,9 @@ def read_fsrcnn_state(data: bytes) -> tuple[str, dict[str, np.ndarray]]:
     scale, size = int(metadata["srcnn.scale"]), int(metadata.get("srcnn.deconv_size", "9"))
     kernel = tensors["deconv.phases"]
     channels_out = kernel.shape[0] // (scale * scale)
-    taps, before, _ = _phase_taps(size, scale)
     weight = np.zeros((kernel.shape[1], channels_out, size, size), np.float32)
-    for (row_phase, row_delta), row_tap in taps.items():  # each tap sits in exactly one phase
-        for (col_phase, col_delta), col_tap in taps.items():
-            first = (row_phase * scale + col_phase) * channels_out
-            weight[:, :, row_tap, col_tap] = kernel[
-                first : first + channels_out, :, row_delta + before, col_delta + before
-            ].T
+    for phases, row, col, taps in _phase_cells(size, scale, channels_out):
+        weight[:, :, taps[0], taps[1]] = kernel[phases, :, row, col].T
     state["deconv.weight"] = weight
     state["deconv.bias"] = tensors["deconv.phase_bias"][:channels_out]
     return metadata.get("srcnn.arch", "fsrcnn"), state

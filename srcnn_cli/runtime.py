@@ -33,6 +33,7 @@ from .errors import DeviceError, ModelError
 from .extras import install_hint
 from .limits import RUNTIMES
 from .machine import cpu_identity
+from .models import fsrcnn_dims, own_scale
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -229,8 +230,6 @@ def fsrcnn_multiply_adds(metadata: dict) -> int | None:
     """Per output pixel of an FSRCNN(d, s, m): c d 25 + d s + m s^2 9 + s d, per input pixel, and
     the deconvolution's d c 81 per input pixel (81 / scale^2 taps per output pixel, each output
     phase reading its own)."""
-    from .train.config import fsrcnn_dims  # a pure module: no PyTorch
-
     try:
         dims = fsrcnn_dims(metadata["srcnn.arch"])
         scale, c = int(metadata["srcnn.scale"]), int(metadata.get("srcnn.channels", 1))
@@ -310,7 +309,7 @@ class Session:
                 f"{self.source}: unknown model contract {kind!r} in its metadata "
                 f"(srcnn.contract): this srcnn-cli knows {' and '.join(CONTRACTS)}"
             )
-        declared = self._declared_scale(metadata) if kind == "lowres" else 1
+        declared = (own_scale(metadata) or 0) if kind == "lowres" else 1
         probe_radius = int(radius) if radius and radius.isdigit() else 8
         out = self._probe_shape(channels, probe_radius)
         scale = self._output_factor(out.shape, probe_shape=(channels, 2 * probe_radius + 3, 2 * probe_radius + 5))
@@ -329,11 +328,6 @@ class Session:
         contract = ModelContract(channels, 0, metadata, kind, scale)
         radius = int(radius) if radius and radius.isdigit() else self._probe_radius(contract)
         return ModelContract(channels, radius, metadata, kind, scale)
-
-    @staticmethod
-    def _declared_scale(metadata: dict) -> int:
-        recorded = metadata.get("srcnn.scale", "")
-        return int(recorded) if recorded.isdigit() and int(recorded) > 1 else 0
 
     def _probe_shape(self, channels: int, radius: int) -> np.ndarray:
         probe = np.zeros((1, channels, 2 * radius + 3, 2 * radius + 5), np.float32)

@@ -60,6 +60,21 @@ def random_layers(seed=0, filter_sizes=(9, 5, 5), n1=16, n2=8, channels=1) -> li
 
 
 @pytest.fixture
+def tiny_data(tmp_path, monkeypatch) -> Path:
+    """Three 48 x 48 training images (and a sub-image cache of the test's own), for training tests."""
+    from PIL import Image
+
+    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "train"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
+        Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(folder / f"t{i}.png")
+    return folder
+
+
+@pytest.fixture
 def identity_model(tmp_path) -> Path:
     path = tmp_path / "identity.onnx"
     path.write_bytes(srcnn_onnx_bytes(identity_layers(n1=8, n2=4), {"srcnn.arch": "9-5-5"}))

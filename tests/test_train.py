@@ -19,18 +19,6 @@ from srcnn_cli.train.data import PairSpec, extract_patches, load_subimages  # no
 from srcnn_cli.train.loop import CHECKPOINT, load_checkpoint, train  # noqa: E402
 
 
-@pytest.fixture
-def tiny_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "train"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
-        Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(folder / f"t{i}.png")
-    return folder
-
-
 def tiny_config(data, out, **changes) -> TrainConfig:
     settings = dict(
         arch="5-1-3",

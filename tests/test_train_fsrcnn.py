@@ -4,28 +4,16 @@ export to the low-resolution contract and back (--init), on tiny synthetic data.
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from srcnn_cli.errors import TrainingError
-from srcnn_cli.train.config import TrainConfig, canonical_arch, fsrcnn_dims
+from srcnn_cli.models import canonical_arch, fsrcnn_dims
+from srcnn_cli.train.config import TrainConfig
 
 torch = pytest.importorskip("torch", reason="training needs PyTorch (the [train] extra)")
 
 from srcnn_cli.cli import cli  # noqa: E402
 from srcnn_cli.train.data import PairSpec, load_subimages  # noqa: E402
 from srcnn_cli.train.loop import CHECKPOINT, build_model, build_optimizer, load_checkpoint, train  # noqa: E402
-
-
-@pytest.fixture
-def tiny_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRCNN_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "train"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
-        Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(folder / f"t{i}.png")
-    return folder
 
 
 def tiny_config(data, out, **changes) -> TrainConfig:

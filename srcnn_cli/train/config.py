@@ -1,36 +1,13 @@
-"""The training configuration: every knob of a run, saved inside each checkpoint, and what
-``--arch`` names: an SRCNN (``9-5-5``: filter sizes f1-f2-f3) or an FSRCNN (``fsrcnn``: the
-paper's FSRCNN(56,12,4); ``fsrcnn-s``: FSRCNN-s(32,5,1); ``fsrcnn-D-S-M``: any other)."""
+"""The training configuration: every knob of a run, saved inside each checkpoint. ``--arch``
+names an SRCNN (``9-5-5``: filter sizes f1-f2-f3) or an FSRCNN (``models.fsrcnn_dims``)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..models import fsrcnn_dims
+
 RECIPES = ("paper", "fast")
-FSRCNN_NAMED = {"fsrcnn": (56, 12, 4), "fsrcnn-s": (32, 5, 1)}
-
-
-def fsrcnn_dims(arch: str) -> tuple[int, int, int] | None:
-    """(d, s, m) of an FSRCNN arch name, None for any other name; ValueError when malformed."""
-    name = arch.lower()
-    if name in FSRCNN_NAMED:
-        return FSRCNN_NAMED[name]
-    if not name.startswith("fsrcnn-"):
-        return None
-    parts = name.split("-")[1:]
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[0]) < 1 or int(parts[1]) < 1:
-        raise ValueError(f"an FSRCNN arch is fsrcnn, fsrcnn-s or fsrcnn-D-S-M like fsrcnn-56-12-4, got {arch!r}")
-    d, s, m = (int(p) for p in parts)
-    return d, s, m
-
-
-def canonical_arch(arch: str) -> str:
-    """The name an arch is recorded under: the paper's FSRCNNs by their names."""
-    dims = fsrcnn_dims(arch)
-    if dims is None:
-        return arch
-    named = {v: k for k, v in FSRCNN_NAMED.items()}
-    return named.get(dims, "fsrcnn-{}-{}-{}".format(*dims))
 
 
 @dataclass

@@ -18,13 +18,14 @@ from ..models import (
     PSNR_OVER_Y,
     PSNR_OVER_YCBCR,
     ModelInfo,
+    canonical_arch,
     load_manifest,
     model_name,
     sha256_file,
     user_models_dir,
 )
 from ..onnxmodel import FsrcnnWeights, Layer, fsrcnn_onnx_bytes, read_layers, srcnn_onnx_bytes
-from .config import TrainConfig, canonical_arch
+from .config import TrainConfig
 from .loop import CHECKPOINT, build_model, load_checkpoint, plot_run
 from .model import FSRCNN
 

@@ -35,8 +35,9 @@ from ..errors import SrcnnError, TrainingError
 from ..files import atomic_output, list_images, write_atomic
 from ..imageio import load_uint8
 from ..machine import cpu_name
+from ..models import canonical_arch
 from ..protocol import model_pair, score
-from .config import RECIPES, TrainConfig, canonical_arch
+from .config import RECIPES, TrainConfig
 from .data import PairSpec, load_subimages
 from .model import FSRCNN, SRCNN
 from .transfer import fit_middle_layer, same_shape
